@@ -20,6 +20,8 @@
 #include "core/metrics.h"
 #include "core/ratelimit.h"
 #include "core/redis.h"
+#include "core/sio_packet.h"
+#include "core/sio_server.h"
 #include "core/workers.h"
 
 uint64_t sh_now_ms(void) {
@@ -318,6 +320,46 @@ static void api_rate_hit(sh_plugin *p, const char *key, int limit, uint64_t wind
     sh_ratelimit_hit(p->host->rl, k, limit, window_ms, cb, ud);
 }
 
+/* ---- realtime ----------------------------------------------------------------------------- */
+static int api_sio_namespace(sh_plugin *p, const char *nsp) {
+    if (!in_init(p, "sio_namespace")) return SH_ERR_STATE;
+    int rc = sh_sio_namespace(p->host->sio, nsp);
+    if (rc == SH_OK) sh_plugin_note(p, "namespace %s", nsp);
+    return rc;
+}
+static int api_sio_on(sh_plugin *p, const char *nsp, const char *event, sh_sio_handler h, void *ud) {
+    if (!in_init(p, "sio_on")) return SH_ERR_STATE;
+    int rc = sh_sio_on(p->host->sio, p, nsp, event, h, ud);
+    if (rc == SH_OK) {
+        p->reg.events++;
+        sh_plugin_note(p, "socket event %s %s", nsp, event);
+    }
+    return rc;
+}
+static int api_sio_on_connect(sh_plugin *p, const char *nsp, sh_sio_connect_cb cb, void *ud) {
+    if (!in_init(p, "sio_on_connect")) return SH_ERR_STATE;
+    return sh_sio_on_connect(p->host->sio, p, nsp, cb, ud);
+}
+static int api_sio_on_disconnect(sh_plugin *p, const char *nsp, sh_sio_disconnect_cb cb, void *ud) {
+    if (!in_init(p, "sio_on_disconnect")) return SH_ERR_STATE;
+    return sh_sio_on_disconnect(p->host->sio, p, nsp, cb, ud);
+}
+static int api_sio_emit_room(sh_plugin *p, const char *nsp, const char *room, const char *event, json_object *data,
+                             sh_socket *except) {
+    if (!room) {
+        json_object_put(data);
+        return SH_ERR_INVALID;
+    }
+    return sh_sio_emit_room(p->host->sio, nsp, room, event, data, except);
+}
+static int api_sio_emit_all(sh_plugin *p, const char *nsp, const char *event, json_object *data) {
+    return sh_sio_emit_room(p->host->sio, nsp, NULL, event, data, NULL);
+}
+static size_t api_sio_room_size(sh_plugin *p, const char *nsp, const char *room) {
+    return sh_sio_room_size(p->host->sio, nsp, room);
+}
+static const void *api_sio_binary_data(json_object *v, size_t *len) { return sh_sio_binary_data(v, len); }
+
 void sh_host_api_fill(sh_host_api *a) {
     memset(a, 0, sizeof *a);
     a->size = sizeof *a;
@@ -387,4 +429,27 @@ void sh_host_api_fill(sh_host_api *a) {
     a->metric_observe = sh_metric_observe;
     a->metric_free = sh_metric_free;
     a->rate_hit = api_rate_hit;
+    a->sio_namespace = api_sio_namespace;
+    a->sio_on = api_sio_on;
+    a->sio_on_connect = api_sio_on_connect;
+    a->sio_on_disconnect = api_sio_on_disconnect;
+    a->sio_ack = sh_sio_ack;
+    a->sio_emit = sh_sio_emit;
+    a->sio_emit_room = api_sio_emit_room;
+    a->sio_emit_all = api_sio_emit_all;
+    a->sio_join = sh_sio_join;
+    a->sio_leave = sh_sio_leave;
+    a->sio_in_room = sh_sio_in_room;
+    a->sio_room_size = api_sio_room_size;
+    a->sio_id = sh_sio_id;
+    a->sio_user_id = sh_sio_user_id;
+    a->sio_username = sh_sio_username;
+    a->sio_remote_addr = sh_sio_remote_addr;
+    a->sio_nsp = sh_sio_nsp;
+    a->sio_set_data = sh_sio_set_data;
+    a->sio_get_data = sh_sio_get_data;
+    a->sio_disconnect = sh_sio_disconnect;
+    a->sio_binary_new = sh_sio_binary_new;
+    a->sio_binary_data = api_sio_binary_data;
+    a->sio_emit_args = sh_sio_emit_args;
 }

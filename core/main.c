@@ -25,6 +25,7 @@
 #include "core/metrics.h"
 #include "core/ratelimit.h"
 #include "core/redis.h"
+#include "core/sio_server.h"
 #include "core/workers.h"
 
 static void usage(FILE *out) {
@@ -100,6 +101,7 @@ static void host_free(sh_host *h) {
     if (h->sig_int) event_free(h->sig_int);
     if (h->sig_term) event_free(h->sig_term);
     if (h->sig_hup) event_free(h->sig_hup);
+    sh_sio_server_free(h->sio);
     sh_http_free(h->http);
     if (h->bus) sh_bus_flush(h->bus);
     sh_bus_free(h->bus);
@@ -192,7 +194,8 @@ int main(int argc, char **argv) {
     h->rl = sh_ratelimit_new(h->base, h->redis, rlprefix);
     h->bus = sh_bus_new(h->base, h->redis, prefix, h->node_id);
     h->http = sh_http_new(h, err, sizeof err);
-    if (!h->http || !h->bus || !h->rl) {
+    if (h->http) h->sio = sh_sio_server_new(h, err, sizeof err);
+    if (!h->http || !h->bus || !h->rl || !h->sio) {
         fprintf(stderr, "streamhub: cannot start: %s\n", err);
         goto out;
     }
@@ -232,7 +235,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "streamhub: bad database config\n");
         goto out;
     }
-    if (sh_http_listen(h->http, err, sizeof err) < 0) {
+    if (sh_sio_server_start(h->sio, err, sizeof err) < 0 || sh_http_listen(h->http, err, sizeof err) < 0) {
         SH_LOG_E("core", "%s", err);
         fprintf(stderr, "streamhub: %s\n", err);
         goto out;

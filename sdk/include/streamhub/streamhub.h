@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SH_ABI_MAJOR 1
-#define SH_ABI_MINOR 0
+#define SH_ABI_MINOR 1 /* 1.0: foundation; 1.1: Socket.IO */
 #define SH_VERSION_STRING "0.1.0"
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -58,6 +58,8 @@ typedef struct sh_redis_reply sh_redis_reply; /* one Redis reply, valid during i
 typedef struct sh_timer sh_timer;
 typedef struct sh_metric sh_metric;
 typedef struct sh_host_api sh_host_api;
+typedef struct sh_socket sh_socket; /* one Socket.IO socket (a client in one namespace) */
+typedef struct sh_ack sh_ack;       /* a pending acknowledgement the client asked for */
 
 /* ---- the descriptor ----------------------------------------------------------------------- */
 
@@ -156,6 +158,18 @@ typedef void (*sh_done_fn)(void *ud); /* runs on the loop after the work functio
 
 /* Rate limiter answer: allowed != 0, or retry_after_ms until the next attempt may pass. */
 typedef void (*sh_rate_cb)(int allowed, uint64_t retry_after_ms, void *ud);
+
+/* A Socket.IO event from a client. `args` is the JSON array of the event's arguments (the name
+ * removed; binary attachments appear as the host's binary objects); borrowed. `ack` is non-NULL
+ * when the client asked for an acknowledgement: answer it exactly once with sio_ack (now or
+ * later, while the socket lives; it is released with the socket otherwise). */
+typedef void (*sh_sio_handler)(sh_socket *sock, const char *event, json_object *args, sh_ack *ack, void *ud);
+/* A socket connected to a namespace (identity already checked: sio_user_id). `auth` is the
+ * handshake's auth payload (borrowed; may be NULL). */
+typedef void (*sh_sio_connect_cb)(sh_socket *sock, json_object *auth, void *ud);
+/* A socket is leaving (client disconnect, transport closed, server close). Still usable for
+ * reading its rooms and user during the call; emits to it are dropped. */
+typedef void (*sh_sio_disconnect_cb)(sh_socket *sock, const char *reason, void *ud);
 
 /* ---- constants for the table -------------------------------------------------------------- */
 #define SH_ROUTE_AUTH 0x1u     /* needs `Authorization: Bearer`; 401 without a valid token */
@@ -342,6 +356,47 @@ struct sh_host_api {
     /* At most `limit` hits per `window_ms` for `key`. cb may run before this returns. */
     void (*rate_hit)(sh_plugin *self, const char *key, int limit, uint64_t window_ms, sh_rate_cb cb,
                      void *ud);
+
+    /* -- 1.1: realtime (Socket.IO v5 over Engine.IO v4) ---------------------------------- */
+    /* Make a namespace exist ("/" always does). init only. */
+    int (*sio_namespace)(sh_plugin *self, const char *nsp);
+    /* Handle `event` in `nsp` (one handler per namespace and event). init only. */
+    int (*sio_on)(sh_plugin *self, const char *nsp, const char *event, sh_sio_handler handler, void *ud);
+    int (*sio_on_connect)(sh_plugin *self, const char *nsp, sh_sio_connect_cb cb, void *ud);
+    int (*sio_on_disconnect)(sh_plugin *self, const char *nsp, sh_sio_disconnect_cb cb, void *ud);
+    /* Answer an acknowledgement with `args` (takes; a JSON array of arguments, or any other value
+     * sent as the single argument; NULL = no arguments). Releases `ack`. */
+    void (*sio_ack)(sh_ack *ack, json_object *args);
+    /* Emit to one socket (takes `data`: one argument, or NULL). */
+    int (*sio_emit)(sh_socket *sock, const char *event, json_object *data);
+    /* Emit to every socket in `room` of `nsp`, on every node, except `except` (may be NULL).
+     * The packet is encoded once and its bytes shared. Takes `data`. */
+    int (*sio_emit_room)(sh_plugin *self, const char *nsp, const char *room, const char *event, json_object *data,
+                         sh_socket *except);
+    /* Emit to every socket of `nsp` on every node. Takes `data`. */
+    int (*sio_emit_all)(sh_plugin *self, const char *nsp, const char *event, json_object *data);
+    int (*sio_join)(sh_socket *sock, const char *room);
+    int (*sio_leave)(sh_socket *sock, const char *room);
+    int (*sio_in_room)(sh_socket *sock, const char *room);
+    /* Sockets in `room` of `nsp` on this node. */
+    size_t (*sio_room_size)(sh_plugin *self, const char *nsp, const char *room);
+    /* The socket's id (borrowed), user (0/NULL when anonymous), address and namespace. Each
+     * signed-in user's sockets are in the room "user:<id>". */
+    const char *(*sio_id)(sh_socket *sock);
+    int64_t (*sio_user_id)(sh_socket *sock);
+    const char *(*sio_username)(sh_socket *sock);
+    const char *(*sio_remote_addr)(sh_socket *sock);
+    const char *(*sio_nsp)(sh_socket *sock);
+    /* One pointer of per-plugin data on each socket (the plugin frees it in its disconnect cb). */
+    void (*sio_set_data)(sh_socket *sock, sh_plugin *self, void *data);
+    void *(*sio_get_data)(sh_socket *sock, sh_plugin *self);
+    /* Disconnect the socket from its namespace (the client gets a DISCONNECT packet). */
+    void (*sio_disconnect)(sh_socket *sock);
+    /* Binary values for event arguments: a json-c object carrying bytes (copied). */
+    json_object *(*sio_binary_new)(const void *data, size_t len);
+    const void *(*sio_binary_data)(json_object *value, size_t *len); /* NULL if not binary */
+    /* Emit to one socket with several arguments: `args` is a JSON array (takes). */
+    int (*sio_emit_args)(sh_socket *sock, const char *event, json_object *args);
 };
 
 #ifdef __cplusplus

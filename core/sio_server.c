@@ -1,0 +1,783 @@
+/*
+ * sio_server.c - see sio_server.h.
+ *
+ * Structures: an sio_conn per Engine.IO session holds its sockets (one per connected namespace)
+ * and any binary packet still waiting for attachments. A socket (sh_socket) belongs to one
+ * namespace, is listed in it, and records its rooms with its index in each (O(1) leave). A
+ * namespace has its event handlers, connect/disconnect hooks and its room table.
+ *
+ * Emits to a room encode the packet once into an sh_eio_blob shared by every member; with Redis
+ * the same packet text is published once as "<node>\n<nsp>\n<room>\n<except sid>\n<packet>" and
+ * every other node delivers it to its own members.
+ */
+#include "core/sio_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/sio_packet.h"
+#include "core/sio_rooms.h"
+
+#define MAX_SOCK_PER_CONN 16
+
+typedef struct handler {
+    char *event;
+    sh_sio_handler fn;
+    void *ud;
+} handler;
+
+typedef struct hook {
+    void *fn;
+    void *ud;
+} hook;
+
+typedef struct nsp {
+    char *name;
+    handler *handlers;
+    size_t nhandlers;
+    hook *on_connect, *on_disconnect;
+    size_t nconnect, ndisconnect;
+    sh_room_table rooms;
+    sh_socket *head; /* every socket of the namespace on this node */
+    size_t count;
+} nsp;
+
+typedef struct sio_conn sio_conn;
+
+typedef struct membership {
+    sh_room *room;
+    size_t idx;
+} membership;
+
+struct sh_ack {
+    sh_socket *sock; /* NULL once the socket is gone */
+    int64_t id;
+    struct sh_ack *next;
+};
+
+struct sh_socket {
+    sio_conn *conn;
+    nsp *ns;
+    char id[24];
+    int64_t user_id;
+    char *username;
+    membership *rooms;
+    size_t nrooms, caprooms;
+    void **pdata;
+    size_t npdata;
+    sh_ack *acks;
+    int closing;
+    sh_socket *prev, *next;
+};
+
+typedef struct pending_connect pending_connect;
+
+struct sio_conn {
+    sh_sio_server *srv;
+    sh_eio_session *es;
+    sh_socket *socks[MAX_SOCK_PER_CONN];
+    size_t nsocks;
+    sh_sio_packet bin; /* a BINARY_* packet waiting for its attachments */
+    sh_sio_buffer *bufs;
+    size_t nbufs;
+    pending_connect *pending;
+    sh_timer *deadline;
+    int connected_once;
+};
+
+struct pending_connect {
+    sio_conn *conn; /* NULL if the session closed meanwhile */
+    nsp *ns;
+    json_object *auth;
+    pending_connect *next;
+};
+
+struct sh_sio_server {
+    sh_host *h;
+    sh_eio_server *eio;
+    nsp **nsps;
+    size_t nnsps;
+    sh_sio_config pcfg;
+    char channel[96];
+    uint64_t connect_timeout_ms;
+    size_t nsockets;
+    sh_metric *m_sockets, *m_events, *m_emits;
+};
+
+static nsp *find_nsp(const sh_sio_server *srv, const char *name) {
+    for (size_t i = 0; i < srv->nnsps; i++)
+        if (strcmp(srv->nsps[i]->name, name) == 0) return srv->nsps[i];
+    return NULL;
+}
+
+int sh_sio_namespace(sh_sio_server *srv, const char *name) {
+    if (!name || name[0] != '/' || strchr(name, ',') || strlen(name) > 200) return SH_ERR_INVALID;
+    if (find_nsp(srv, name)) return SH_OK;
+    nsp *ns = calloc(1, sizeof *ns);
+    nsp **n = realloc(srv->nsps, (srv->nnsps + 1) * sizeof *n);
+    if (!ns || !n || !(ns->name = strdup(name)) || sh_rooms_init(&ns->rooms) < 0) {
+        if (ns) free(ns->name);
+        free(ns);
+        if (n) srv->nsps = n;
+        return SH_ERR_NOMEM;
+    }
+    srv->nsps = n;
+    srv->nsps[srv->nnsps++] = ns;
+    return SH_OK;
+}
+
+int sh_sio_on(sh_sio_server *srv, sh_plugin *p, const char *name, const char *event, sh_sio_handler fn, void *ud) {
+    (void)p;
+    if (!event || !*event || !fn || sh_sio_namespace(srv, name) != SH_OK) return SH_ERR_INVALID;
+    nsp *ns = find_nsp(srv, name);
+    for (size_t i = 0; i < ns->nhandlers; i++)
+        if (strcmp(ns->handlers[i].event, event) == 0) return SH_ERR_EXISTS;
+    handler *nh = realloc(ns->handlers, (ns->nhandlers + 1) * sizeof *nh);
+    if (!nh) return SH_ERR_NOMEM;
+    ns->handlers = nh;
+    ns->handlers[ns->nhandlers++] = (handler){strdup(event), fn, ud};
+    return SH_OK;
+}
+
+static int add_hook(hook **list, size_t *n, void *fn, void *ud) {
+    hook *nl = realloc(*list, (*n + 1) * sizeof *nl);
+    if (!nl) return SH_ERR_NOMEM;
+    *list = nl;
+    nl[(*n)++] = (hook){fn, ud};
+    return SH_OK;
+}
+
+int sh_sio_on_connect(sh_sio_server *srv, sh_plugin *p, const char *name, sh_sio_connect_cb cb, void *ud) {
+    (void)p;
+    if (!cb || sh_sio_namespace(srv, name) != SH_OK) return SH_ERR_INVALID;
+    nsp *ns = find_nsp(srv, name);
+    return add_hook(&ns->on_connect, &ns->nconnect, *(void **)&cb, ud);
+}
+
+int sh_sio_on_disconnect(sh_sio_server *srv, sh_plugin *p, const char *name, sh_sio_disconnect_cb cb, void *ud) {
+    (void)p;
+    if (!cb || sh_sio_namespace(srv, name) != SH_OK) return SH_ERR_INVALID;
+    nsp *ns = find_nsp(srv, name);
+    return add_hook(&ns->on_disconnect, &ns->ndisconnect, *(void **)&cb, ud);
+}
+
+/* ---- sending -------------------------------------------------------------------------------- */
+
+/* Send a packet (data borrowed) to one socket's session, splitting out binary attachments. */
+static int send_packet(sio_conn *c, int type, const char *nspname, int64_t ack_id, json_object *data) {
+    json_object *att[16];
+    size_t natt = 0;
+    if (data && sh_sio_deconstruct(data, att, 10, &natt) != SH_SIO_OK) return SH_ERR_INVALID;
+    if (natt) type = type == SH_SIO_ACK ? SH_SIO_BINARY_ACK : SH_SIO_BINARY_EVENT;
+    char *out;
+    size_t len;
+    int rc = sh_sio_encode(type, nspname, ack_id, natt, data, &out, &len);
+    if (rc == SH_SIO_OK) {
+        rc = sh_eio_send(c->es, out, len, false);
+        free(out);
+        for (size_t i = 0; i < natt && rc == SH_OK; i++) {
+            size_t blen;
+            const uint8_t *b = sh_sio_binary_data(att[i], &blen);
+            rc = sh_eio_send(c->es, b, blen, true);
+        }
+    }
+    for (size_t i = 0; i < natt; i++) json_object_put(att[i]);
+    return rc == SH_SIO_OK ? SH_OK : SH_ERR;
+}
+
+static json_object *event_array(const char *event, json_object *data) {
+    json_object *arr = json_object_new_array_ext(2);
+    json_object_array_add(arr, json_object_new_string(event));
+    if (data) json_object_array_add(arr, data);
+    return arr;
+}
+
+int sh_sio_emit_args(sh_socket *s, const char *event, json_object *args) {
+    if (!s || s->closing || !event || !args || !json_object_is_type(args, json_type_array)) {
+        json_object_put(args);
+        return SH_ERR_INVALID;
+    }
+    json_object *arr = json_object_new_array_ext((int)json_object_array_length(args) + 1);
+    json_object_array_add(arr, json_object_new_string(event));
+    for (size_t i = 0; i < json_object_array_length(args); i++)
+        json_object_array_add(arr, json_object_get(json_object_array_get_idx(args, i)));
+    json_object_put(args);
+    int rc = send_packet(s->conn, SH_SIO_EVENT, s->ns->name, -1, arr);
+    json_object_put(arr);
+    sh_metric_add(s->conn->srv->m_emits, 1);
+    return rc;
+}
+
+int sh_sio_emit(sh_socket *s, const char *event, json_object *data) {
+    if (!s || s->closing || !event) {
+        json_object_put(data);
+        return SH_ERR_STATE;
+    }
+    json_object *arr = event_array(event, data);
+    int rc = send_packet(s->conn, SH_SIO_EVENT, s->ns->name, -1, arr);
+    json_object_put(arr);
+    sh_metric_add(s->conn->srv->m_emits, 1);
+    return rc;
+}
+
+void sh_sio_ack(sh_ack *ack, json_object *args) {
+    if (!ack) {
+        json_object_put(args);
+        return;
+    }
+    sh_socket *s = ack->sock;
+    if (s) {
+        for (sh_ack **pp = &s->acks; *pp; pp = &(*pp)->next)
+            if (*pp == ack) {
+                *pp = ack->next;
+                break;
+            }
+        json_object *arr = args;
+        if (!arr || !json_object_is_type(arr, json_type_array)) {
+            arr = json_object_new_array();
+            if (args) json_object_array_add(arr, args);
+        }
+        if (!s->closing) send_packet(s->conn, SH_SIO_ACK, s->ns->name, ack->id, arr);
+        json_object_put(arr);
+    } else {
+        json_object_put(args);
+    }
+    free(ack);
+}
+
+static int packet_has_binary(json_object *o, int depth) {
+    if (!o || depth > 32) return 0;
+    if (sh_sio_is_binary(o)) return 1;
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++)
+            if (packet_has_binary(json_object_array_get_idx(o, i), depth + 1)) return 1;
+    } else if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v) {
+            (void)k;
+            if (packet_has_binary(v, depth + 1)) return 1;
+        }
+    }
+    return 0;
+}
+
+/* Deliver an encoded packet (text, borrowed) to local members of room (NULL = namespace). */
+static void deliver_local(sh_sio_server *srv, nsp *ns, const char *room, const char *except_sid, const char *pkt,
+                          size_t len) {
+    sh_eio_blob *blob = NULL;
+    if (room) {
+        sh_room *r = sh_rooms_find(&ns->rooms, room);
+        if (!r || !r->n) return;
+        blob = sh_eio_blob_new(pkt, len, false);
+        if (!blob) return;
+        for (size_t i = 0; i < r->n; i++) {
+            sh_socket *s = r->members[i];
+            if (s->closing || (except_sid && strcmp(s->id, except_sid) == 0)) continue;
+            sh_eio_send_blob(s->conn->es, blob);
+        }
+    } else {
+        if (!ns->head) return;
+        blob = sh_eio_blob_new(pkt, len, false);
+        if (!blob) return;
+        for (sh_socket *s = ns->head; s; s = s->next)
+            if (!s->closing && !(except_sid && strcmp(s->id, except_sid) == 0)) sh_eio_send_blob(s->conn->es, blob);
+    }
+    sh_metric_add(srv->m_emits, 1);
+    sh_eio_blob_unref(blob);
+}
+
+int sh_sio_emit_room(sh_sio_server *srv, const char *name, const char *room, const char *event, json_object *data,
+                     sh_socket *except) {
+    nsp *ns = find_nsp(srv, name ? name : "/");
+    if (!ns || !event) {
+        json_object_put(data);
+        return SH_ERR_INVALID;
+    }
+    json_object *arr = event_array(event, data);
+    if (packet_has_binary(arr, 0)) {
+        /* rare: binary broadcasts are encoded per socket */
+        sh_room *r = room ? sh_rooms_find(&ns->rooms, room) : NULL;
+        if (room && r)
+            for (size_t i = 0; i < r->n; i++) {
+                sh_socket *s = r->members[i];
+                if (s != except && !s->closing) send_packet(s->conn, SH_SIO_EVENT, ns->name, -1, arr);
+            }
+        else if (!room)
+            for (sh_socket *s = ns->head; s; s = s->next)
+                if (s != except && !s->closing) send_packet(s->conn, SH_SIO_EVENT, ns->name, -1, arr);
+        json_object_put(arr);
+        return SH_OK;
+    }
+    char *pkt;
+    size_t len;
+    int rc = sh_sio_encode(SH_SIO_EVENT, ns->name, -1, 0, arr, &pkt, &len);
+    json_object_put(arr);
+    if (rc != SH_SIO_OK) return SH_ERR_INVALID;
+    deliver_local(srv, ns, room, except ? except->id : NULL, pkt, len);
+    if (srv->h->redis) {
+        size_t elen = strlen(srv->h->node_id) + strlen(ns->name) + (room ? strlen(room) : 0) +
+                      (except ? strlen(except->id) : 0) + len + 8;
+        char *env = malloc(elen);
+        if (env) {
+            int n = snprintf(env, elen, "%s\n%s\n%s%s\n%s\n", srv->h->node_id, ns->name, room ? "r" : "*",
+                             room ? room : "", except ? except->id : "");
+            memcpy(env + n, pkt, len);
+            sh_redis_publish(srv->h->redis, srv->channel, env, (size_t)n + len);
+            free(env);
+        }
+    }
+    free(pkt);
+    return SH_OK;
+}
+
+static void on_cluster_msg(const char *channel, const char *data, size_t len, void *ud) {
+    (void)channel;
+    sh_sio_server *srv = ud;
+    const char *f[4], *p = data, *end = data + len;
+    size_t fl[4];
+    for (int i = 0; i < 4; i++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) return;
+        f[i] = p;
+        fl[i] = (size_t)(nl - p);
+        p = nl + 1;
+    }
+    if (fl[0] == strlen(srv->h->node_id) && memcmp(f[0], srv->h->node_id, fl[0]) == 0) return; /* our own */
+    char nspname[256], room[1024], except[32];
+    if (fl[1] >= sizeof nspname || fl[2] >= sizeof room + 1 || fl[3] >= sizeof except || fl[2] < 1) return;
+    memcpy(nspname, f[1], fl[1]);
+    nspname[fl[1]] = '\0';
+    memcpy(room, f[2] + 1, fl[2] - 1);
+    room[fl[2] - 1] = '\0';
+    memcpy(except, f[3], fl[3]);
+    except[fl[3]] = '\0';
+    nsp *ns = find_nsp(srv, nspname);
+    if (ns) deliver_local(srv, ns, f[2][0] == 'r' ? room : NULL, fl[3] ? except : NULL, p, (size_t)(end - p));
+}
+
+/* ---- rooms --------------------------------------------------------------------------------- */
+static void on_moved(void *member, sh_room *room, size_t idx, void *ud) {
+    (void)ud;
+    sh_socket *s = member;
+    for (size_t i = 0; i < s->nrooms; i++)
+        if (s->rooms[i].room == room) s->rooms[i].idx = idx;
+}
+
+int sh_sio_in_room(sh_socket *s, const char *room) {
+    for (size_t i = 0; s && i < s->nrooms; i++)
+        if (strcmp(s->rooms[i].room->name, room) == 0) return 1;
+    return 0;
+}
+
+int sh_sio_join(sh_socket *s, const char *room) {
+    if (!s || !room || !*room || strlen(room) > 1000) return SH_ERR_INVALID;
+    if (sh_sio_in_room(s, room)) return SH_OK;
+    if (s->nrooms == s->caprooms) {
+        size_t nc = s->caprooms ? s->caprooms * 2 : 4;
+        membership *m = realloc(s->rooms, nc * sizeof *m);
+        if (!m) return SH_ERR_NOMEM;
+        s->rooms = m;
+        s->caprooms = nc;
+    }
+    membership *m = &s->rooms[s->nrooms];
+    if (sh_rooms_add(&s->ns->rooms, room, s, &m->room, &m->idx) < 0) return SH_ERR_NOMEM;
+    s->nrooms++;
+    return SH_OK;
+}
+
+static void leave_at(sh_socket *s, size_t i) {
+    membership m = s->rooms[i];
+    s->rooms[i] = s->rooms[--s->nrooms];
+    sh_rooms_remove(&s->ns->rooms, m.room, m.idx, on_moved, NULL);
+}
+
+int sh_sio_leave(sh_socket *s, const char *room) {
+    for (size_t i = 0; s && i < s->nrooms; i++)
+        if (strcmp(s->rooms[i].room->name, room) == 0) {
+            leave_at(s, i);
+            return SH_OK;
+        }
+    return SH_ERR_NOTFOUND;
+}
+
+size_t sh_sio_room_size(sh_sio_server *srv, const char *name, const char *room) {
+    nsp *ns = find_nsp(srv, name ? name : "/");
+    sh_room *r = ns ? sh_rooms_find(&ns->rooms, room) : NULL;
+    return r ? r->n : 0;
+}
+
+/* ---- socket lifecycle ---------------------------------------------------------------------- */
+static void socket_remove(sh_socket *s, const char *reason) {
+    sio_conn *c = s->conn;
+    sh_sio_server *srv = c->srv;
+    nsp *ns = s->ns;
+    s->closing = 1;
+    for (size_t i = 0; i < ns->ndisconnect; i++) {
+        sh_sio_disconnect_cb cb;
+        *(void **)&cb = ns->on_disconnect[i].fn;
+        cb(s, reason, ns->on_disconnect[i].ud);
+    }
+    while (s->nrooms) leave_at(s, s->nrooms - 1);
+    for (sh_ack *a = s->acks; a; a = a->next) a->sock = NULL; /* the plugin still answers (dropped) */
+    if (s->prev) s->prev->next = s->next;
+    else ns->head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    ns->count--;
+    for (size_t i = 0; i < c->nsocks; i++)
+        if (c->socks[i] == s) {
+            c->socks[i] = c->socks[--c->nsocks];
+            break;
+        }
+    srv->nsockets--;
+    sh_metric_set(srv->m_sockets, (double)srv->nsockets);
+    free(s->rooms);
+    free(s->pdata);
+    free(s->username);
+    free(s);
+}
+
+static sh_socket *conn_socket(sio_conn *c, const char *name) {
+    for (size_t i = 0; i < c->nsocks; i++)
+        if (strcmp(c->socks[i]->ns->name, name) == 0) return c->socks[i];
+    return NULL;
+}
+
+static void connect_error(sio_conn *c, const char *nspname, const char *message) {
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "message", json_object_new_string(message));
+    send_packet(c, SH_SIO_CONNECT_ERROR, nspname, -1, o);
+    json_object_put(o);
+}
+
+static void finish_connect(sio_conn *c, nsp *ns, json_object *auth, const sh_identity *who) {
+    sh_sio_server *srv = c->srv;
+    if (conn_socket(c, ns->name) || c->nsocks >= MAX_SOCK_PER_CONN) {
+        connect_error(c, ns->name, "already connected");
+        return;
+    }
+    sh_socket *s = calloc(1, sizeof *s);
+    if (!s) return;
+    s->conn = c;
+    s->ns = ns;
+    unsigned char rnd[15];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memset(rnd, 7, sizeof rnd);
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint32_t acc = 0;
+    int bits = 0, nid = 0;
+    for (size_t i = 0; i < sizeof rnd; i++) {
+        acc = (acc << 8) | rnd[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            s->id[nid++] = b64[(acc >> bits) & 63];
+        }
+    }
+    s->id[nid] = 0;
+    if (who && who->user_id > 0) {
+        s->user_id = who->user_id;
+        s->username = strdup(who->username ? who->username : "");
+    }
+    s->next = ns->head;
+    if (ns->head) ns->head->prev = s;
+    ns->head = s;
+    ns->count++;
+    c->socks[c->nsocks++] = s;
+    srv->nsockets++;
+    sh_metric_set(srv->m_sockets, (double)srv->nsockets);
+    if (s->user_id > 0) {
+        char room[48];
+        snprintf(room, sizeof room, "user:%lld", (long long)s->user_id);
+        sh_sio_join(s, room);
+    }
+    if (c->deadline) {
+        srv->h->api.timer_cancel(c->deadline);
+        c->deadline = NULL;
+    }
+    c->connected_once = 1;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "sid", json_object_new_string(s->id));
+    send_packet(c, SH_SIO_CONNECT, ns->name, -1, o);
+    json_object_put(o);
+    for (size_t i = 0; i < ns->nconnect && !s->closing; i++) {
+        sh_sio_connect_cb cb;
+        *(void **)&cb = ns->on_connect[i].fn;
+        cb(s, auth, ns->on_connect[i].ud);
+    }
+}
+
+static void on_verified(int status, const sh_identity *who, void *ud) {
+    pending_connect *pc = ud;
+    sio_conn *c = pc->conn;
+    if (c) {
+        for (pending_connect **pp = &c->pending; *pp; pp = &(*pp)->next)
+            if (*pp == pc) {
+                *pp = pc->next;
+                break;
+            }
+        if (status == SH_OK)
+            finish_connect(c, pc->ns, pc->auth, who);
+        else
+            connect_error(c, pc->ns->name, status == SH_ERR_UNAVAILABLE ? "auth_unavailable" : "invalid_token");
+    }
+    json_object_put(pc->auth);
+    free(pc);
+}
+
+static void handle_connect(sio_conn *c, sh_sio_packet *pkt) {
+    nsp *ns = find_nsp(c->srv, pkt->nsp);
+    if (!ns) {
+        connect_error(c, pkt->nsp, "Invalid namespace");
+        return;
+    }
+    json_object *tok = NULL;
+    if (pkt->data && json_object_object_get_ex(pkt->data, "token", &tok) && json_object_is_type(tok, json_type_string) &&
+        json_object_get_string_len(tok) > 0) {
+        const sh_auth_api *auth = sh_host_auth(c->srv->h);
+        if (!auth) {
+            connect_error(c, ns->name, "auth_unavailable");
+            return;
+        }
+        pending_connect *pc = calloc(1, sizeof *pc);
+        if (!pc) return;
+        pc->conn = c;
+        pc->ns = ns;
+        pc->auth = json_object_get(pkt->data);
+        pc->next = c->pending;
+        c->pending = pc;
+        auth->verify_token(json_object_get_string(tok), on_verified, pc);
+        return;
+    }
+    finish_connect(c, ns, pkt->data, NULL);
+}
+
+static void dispatch_event(sio_conn *c, sh_sio_packet *pkt) {
+    sh_socket *s = conn_socket(c, pkt->nsp);
+    if (!s) return; /* not connected to that namespace: ignored, as the reference server does */
+    const char *event = sh_sio_event_name(pkt);
+    nsp *ns = s->ns;
+    sh_metric_add(c->srv->m_events, 1);
+    for (size_t i = 0; i < ns->nhandlers; i++) {
+        if (strcmp(ns->handlers[i].event, event) != 0) continue;
+        size_t n = json_object_array_length(pkt->data);
+        json_object *args = json_object_new_array_ext(n > 1 ? (int)n - 1 : 1);
+        for (size_t k = 1; k < n; k++) json_object_array_add(args, json_object_get(json_object_array_get_idx(pkt->data, k)));
+        sh_ack *ack = NULL;
+        if (pkt->ack_id >= 0) {
+            ack = calloc(1, sizeof *ack);
+            if (ack) {
+                ack->sock = s;
+                ack->id = pkt->ack_id;
+                ack->next = s->acks;
+                s->acks = ack;
+            }
+        }
+        ns->handlers[i].fn(s, event, args, ack, ns->handlers[i].ud);
+        json_object_put(args);
+        return;
+    }
+}
+
+static void handle_packet(sio_conn *c, sh_sio_packet *pkt) {
+    switch (pkt->type) {
+    case SH_SIO_CONNECT: handle_connect(c, pkt); break;
+    case SH_SIO_DISCONNECT: {
+        sh_socket *s = conn_socket(c, pkt->nsp);
+        if (s) socket_remove(s, "client namespace disconnect");
+        break;
+    }
+    case SH_SIO_EVENT:
+    case SH_SIO_BINARY_EVENT: dispatch_event(c, pkt); break;
+    default: break; /* ACKs for server emits are not requested by the SDK; ignored */
+    }
+}
+
+static void clear_binary(sio_conn *c) {
+    for (size_t i = 0; i < c->nbufs; i++) free((void *)c->bufs[i].data);
+    free(c->bufs);
+    c->bufs = NULL;
+    c->nbufs = 0;
+    sh_sio_packet_clear(&c->bin);
+}
+
+/* ---- Engine.IO callbacks -------------------------------------------------------------------- */
+static void on_deadline(void *ud) {
+    sio_conn *c = ud;
+    c->deadline = NULL;
+    if (!c->connected_once) sh_eio_close(c->es, "connect timeout");
+}
+
+static void eio_open(sh_eio_session *es, void *ud) {
+    sh_sio_server *srv = ud;
+    sio_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        sh_eio_close(es, "out of memory");
+        return;
+    }
+    c->srv = srv;
+    c->es = es;
+    c->bin.ack_id = -1;
+    sh_eio_session_set_data(es, c);
+    c->deadline = srv->h->api.timer_add(&srv->h->core_plugin, srv->connect_timeout_ms, 0, on_deadline, c);
+}
+
+static void eio_message(sh_eio_session *es, const char *data, size_t len, bool binary, void *ud) {
+    (void)ud;
+    sio_conn *c = sh_eio_session_data(es);
+    if (!c) return;
+    if (c->bin.nsp) { /* waiting for attachments */
+        if (!binary) {
+            sh_eio_close(es, "parse error: text packet while attachments were expected");
+            return;
+        }
+        sh_sio_buffer *nb = realloc(c->bufs, (c->nbufs + 1) * sizeof *nb);
+        void *copy = malloc(len ? len : 1);
+        if (!nb || !copy) {
+            free(copy);
+            if (nb) c->bufs = nb;
+            sh_eio_close(es, "out of memory");
+            return;
+        }
+        memcpy(copy, data, len);
+        c->bufs = nb;
+        c->bufs[c->nbufs++] = (sh_sio_buffer){copy, len};
+        if (c->nbufs == c->bin.attachments) {
+            if (sh_sio_reconstruct(&c->bin, c->bufs, c->nbufs) != SH_SIO_OK) {
+                sh_eio_close(es, "parse error: bad attachment placeholders");
+                return;
+            }
+            sh_sio_packet pkt = c->bin;
+            memset(&c->bin, 0, sizeof c->bin);
+            c->bin.ack_id = -1;
+            for (size_t i = 0; i < c->nbufs; i++) free((void *)c->bufs[i].data);
+            free(c->bufs);
+            c->bufs = NULL;
+            c->nbufs = 0;
+            handle_packet(c, &pkt);
+            sh_sio_packet_clear(&pkt);
+        }
+        return;
+    }
+    if (binary) {
+        sh_eio_close(es, "parse error: unexpected binary data");
+        return;
+    }
+    sh_sio_packet pkt;
+    int rc = sh_sio_parse(data, len, &c->srv->pcfg, &pkt);
+    if (rc != SH_SIO_OK) {
+        sh_eio_close(es, "parse error");
+        return;
+    }
+    if ((pkt.type == SH_SIO_BINARY_EVENT || pkt.type == SH_SIO_BINARY_ACK) && pkt.attachments > 0) {
+        c->bin = pkt;
+        return;
+    }
+    handle_packet(c, &pkt);
+    sh_sio_packet_clear(&pkt);
+}
+
+static void eio_close(sh_eio_session *es, const char *reason, void *ud) {
+    (void)ud;
+    sio_conn *c = sh_eio_session_data(es);
+    if (!c) return;
+    while (c->nsocks) socket_remove(c->socks[c->nsocks - 1], reason);
+    for (pending_connect *p = c->pending; p; p = p->next) p->conn = NULL;
+    if (c->deadline) c->srv->h->api.timer_cancel(c->deadline);
+    clear_binary(c);
+    sh_eio_session_set_data(es, NULL);
+    free(c);
+}
+
+void sh_sio_disconnect(sh_socket *s) {
+    if (!s || s->closing) return;
+    sio_conn *c = s->conn;
+    send_packet(c, SH_SIO_DISCONNECT, s->ns->name, -1, NULL);
+    socket_remove(s, "server namespace disconnect");
+}
+
+/* ---- accessors ------------------------------------------------------------------------------ */
+const char *sh_sio_id(sh_socket *s) { return s->id; }
+int64_t sh_sio_user_id(sh_socket *s) { return s->user_id; }
+const char *sh_sio_username(sh_socket *s) { return s->username; }
+const char *sh_sio_remote_addr(sh_socket *s) { return sh_eio_session_remote(s->conn->es); }
+const char *sh_sio_nsp(sh_socket *s) { return s->ns->name; }
+size_t sh_sio_socket_count(const sh_sio_server *srv) { return srv->nsockets; }
+
+void sh_sio_set_data(sh_socket *s, sh_plugin *p, void *data) {
+    size_t i = p->index;
+    if (i >= s->npdata) {
+        void **nd = realloc(s->pdata, (i + 1) * sizeof *nd);
+        if (!nd) return;
+        memset(nd + s->npdata, 0, (i + 1 - s->npdata) * sizeof *nd);
+        s->pdata = nd;
+        s->npdata = i + 1;
+    }
+    s->pdata[i] = data;
+}
+
+void *sh_sio_get_data(sh_socket *s, sh_plugin *p) { return p->index < s->npdata ? s->pdata[p->index] : NULL; }
+
+/* ---- server -------------------------------------------------------------------------------- */
+sh_sio_server *sh_sio_server_new(sh_host *h, char *err, size_t errlen) {
+    sh_sio_server *srv = calloc(1, sizeof *srv);
+    if (!srv) return NULL;
+    srv->h = h;
+    sh_sio_config_default(&srv->pcfg);
+    srv->pcfg.max_packet_len = (size_t)sh_cfg_i(&h->cfg->realtime, "max_payload");
+    srv->connect_timeout_ms = (uint64_t)sh_cfg_i(&h->cfg->realtime, "connect_timeout_ms");
+    const char *prefix = sh_cfg_s(&h->cfg->redis, "prefix");
+    snprintf(srv->channel, sizeof srv->channel, "%ssio", prefix ? prefix : "");
+    srv->m_sockets = sh_metrics_get(h->metrics, SH_METRIC_GAUGE, "streamhub_sio_sockets", "Connected Socket.IO sockets", NULL);
+    srv->m_events = sh_metrics_get(h->metrics, SH_METRIC_COUNTER, "streamhub_sio_events_total", "Socket.IO events received", NULL);
+    srv->m_emits = sh_metrics_get(h->metrics, SH_METRIC_COUNTER, "streamhub_sio_emits_total", "Socket.IO emits (a room emit counts once)", NULL);
+    if (sh_sio_namespace(srv, "/") != SH_OK) {
+        snprintf(err, errlen, "out of memory");
+        free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int sh_sio_server_start(sh_sio_server *srv, char *err, size_t errlen) {
+    sh_host *h = srv->h;
+    const sh_csection *rt = &h->cfg->realtime;
+    const sh_cvalue *cors = sh_csection_get(&h->cfg->server, "cors_origins");
+    sh_eio_config cfg = {
+        .path = "/socket.io/",
+        .ping_interval_ms = (uint32_t)sh_cfg_i(rt, "ping_interval_ms"),
+        .ping_timeout_ms = (uint32_t)sh_cfg_i(rt, "ping_timeout_ms"),
+        .max_payload = (size_t)sh_cfg_i(rt, "max_payload"),
+        .conn_per_ip_per_min = (uint32_t)sh_cfg_i(rt, "connections_per_ip_per_minute"),
+        .exempt_loopback = sh_cfg_b(&h->cfg->server, "rate_limit_exempt_loopback"),
+        .max_connections = (size_t)sh_cfg_i(rt, "max_connections"),
+        .high_water = (size_t)sh_cfg_i(rt, "output_high_water"),
+        .packets_per_second = (uint32_t)sh_cfg_i(rt, "packets_per_second"),
+        .origins = cors->list,
+        .norigins = cors->nlist,
+    };
+    static const sh_eio_callbacks cbs = {eio_open, eio_message, eio_close};
+    srv->eio = sh_eio_server_new(h, &cfg, &cbs, srv, err, errlen);
+    if (!srv->eio) return -1;
+    if (h->redis) sh_redis_subscribe(h->redis, srv->channel, on_cluster_msg, srv);
+    return 0;
+}
+
+void sh_sio_server_free(sh_sio_server *srv) {
+    if (!srv) return;
+    sh_eio_server_free(srv->eio);
+    for (size_t i = 0; i < srv->nnsps; i++) {
+        nsp *ns = srv->nsps[i];
+        for (size_t k = 0; k < ns->nhandlers; k++) free(ns->handlers[k].event);
+        free(ns->handlers);
+        free(ns->on_connect);
+        free(ns->on_disconnect);
+        sh_rooms_free(&ns->rooms);
+        free(ns->name);
+        free(ns);
+    }
+    free(srv->nsps);
+    free(srv);
+}
