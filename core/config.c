@@ -212,7 +212,8 @@ int sh_config_section(const char *file, const sh_cnode *node, const char *path, 
             size_t kl = 0;
             for (size_t j = 0; j < out->n && kl < sizeof known - 64; j++)
                 kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", j ? ", " : "", schema[j].name);
-            snprintf(err, errlen, "%s:%d: %s.%s: unknown key (expected one of: %s)", file, node->items[k]->line,
+            snprintf(err, errlen, "%s:%d: %s.%s: unknown key (expected one of: %s)", file,
+                     node->key_lines ? node->key_lines[k] : node->items[k]->line,
                      path, node->keys[k], out->n ? known : "nothing, this section takes no settings");
             goto fail;
         }
@@ -399,7 +400,8 @@ sh_config *sh_config_parse(const char *name, const char *text, size_t len, char 
             snprintf(err, errlen,
                      "%s:%d: %s: unknown section (expected server, database, redis, log, realtime or plugins; a "
                      "plugin's settings go under its entry in plugins:)",
-                     name, cfg->root->items[k]->line, cfg->root->keys[k]);
+                     name, cfg->root->key_lines ? cfg->root->key_lines[k] : cfg->root->items[k]->line,
+                     cfg->root->keys[k]);
             goto fail;
         }
     }

@@ -26,6 +26,7 @@ typedef struct sh_cnode {
     int plain;               /* scalar was unquoted (so "null"/"~" mean null) */
     size_t n;                /* map: pairs; seq: items */
     char **keys;             /* map keys */
+    int *key_lines;          /* map: the line of each key */
     struct sh_cnode **items; /* map values / seq items */
 } sh_cnode;
 

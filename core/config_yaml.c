@@ -32,11 +32,12 @@ void sh_cnode_free(sh_cnode *n) {
         sh_cnode_free(n->items[i]);
     }
     free(n->keys);
+    free(n->key_lines);
     free(n->items);
     free(n);
 }
 
-static int push(sh_cnode *n, char *key, sh_cnode *item) {
+static int push(sh_cnode *n, char *key, int key_line, sh_cnode *item) {
     sh_cnode **items = realloc(n->items, (n->n + 1) * sizeof *items);
     if (!items)
         return -1;
@@ -47,6 +48,10 @@ static int push(sh_cnode *n, char *key, sh_cnode *item) {
             return -1;
         n->keys = keys;
         n->keys[n->n] = key;
+        int *kl = realloc(n->key_lines, (n->n + 1) * sizeof *kl);
+        if (!kl) return -1;
+        n->key_lines = kl;
+        n->key_lines[n->n] = key_line;
     }
     n->items[n->n++] = item;
     return 0;
@@ -165,6 +170,7 @@ static sh_cnode *parse_collection(yctx *c, yaml_event_t *start, int depth, sh_cn
             return n;
         }
         char *key = NULL;
+        int key_line = (int)ev.start_mark.line + 1;
         if (t == SH_CN_MAP) {
             if (ev.type != YAML_SCALAR_EVENT) {
                 snprintf(c->err, c->errlen, "%s:%zu: map keys must be plain strings", c->name, ev.start_mark.line + 1);
@@ -187,7 +193,7 @@ static sh_cnode *parse_collection(yctx *c, yaml_event_t *start, int depth, sh_cn
         }
         sh_cnode *item = parse_node(c, &ev, depth + 1);
         yaml_event_delete(&ev);
-        if (!item || push(n, key, item) < 0) {
+        if (!item || push(n, key, key_line, item) < 0) {
             free(key);
             sh_cnode_free(item);
             goto fail;
@@ -223,6 +229,7 @@ static sh_cnode *parse_node(yctx *c, yaml_event_t *ev, int depth) {
             return NULL;
         }
         n->scalar = expand_env(raw, c->name, n->line, c->err, c->errlen);
+        if (strstr(raw, "${")) n->plain = 0; /* an expanded value is text, never a YAML null */
         free(raw);
         if (!n->scalar) {
             free(n);
@@ -273,6 +280,25 @@ sh_cnode *sh_yaml_parse(const char *name, const char *text, size_t len, char *er
         }
         root = parse_node(&c, &ev, 0);
         yaml_event_delete(&ev);
+        if (!root) break;
+        /* exactly one document: a second one is almost always a mistake */
+        for (;;) {
+            if (next(&c, &ev) < 0) {
+                sh_cnode_free(root);
+                root = NULL;
+                break;
+            }
+            yaml_event_type_t t2 = ev.type;
+            int line2 = (int)ev.start_mark.line + 1;
+            yaml_event_delete(&ev);
+            if (t2 == YAML_STREAM_END_EVENT) break;
+            if (t2 == YAML_DOCUMENT_START_EVENT) {
+                snprintf(err, errlen, "%s:%d: a second YAML document; the config is one document", name, line2);
+                sh_cnode_free(root);
+                root = NULL;
+                break;
+            }
+        }
         break;
     }
     yaml_parser_delete(&c.parser);

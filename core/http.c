@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "core/http_router.h"
+#include "core/json_valid.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/ratelimit.h"
@@ -479,31 +480,12 @@ json_object *sh_req_json(sh_request *r) {
     if (r->json) return r->json;
     size_t len;
     const char *body = sh_req_body(r, &len);
-    json_tokener *tok = json_tokener_new_ex(32);
-    json_object *o = NULL;
-    if (tok && len) {
-        o = json_tokener_parse_ex(tok, body, (int)len);
-        if (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len) {
-            /* trailing garbage or a truncated document */
-            size_t off = (size_t)tok->char_offset;
-            int only_ws = json_tokener_get_error(tok) == json_tokener_success;
-            for (; only_ws && off < len; off++)
-                if (!strchr(" \t\r\n", body[off])) only_ws = 0;
-            if (!only_ws) {
-                json_object_put(o);
-                o = NULL;
-            }
-        }
-    }
-    if (tok) json_tokener_free(tok);
-    if (!o || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        sh_respond_error(r, 400, "invalid_json", len ? "The body must be a JSON object." : "A JSON body is required.",
-                         NULL);
+    char msg[128];
+    if (sh_json_parse_object(body, len, &r->json, msg, sizeof msg) < 0) {
+        sh_respond_error(r, 400, "invalid_json", msg, NULL);
         return NULL;
     }
-    r->json = o;
-    return o;
+    return r->json;
 }
 
 struct bufferevent *sh_req_take_connection(sh_request *r) {

@@ -91,11 +91,22 @@ int sh_router_add(sh_router *r, const char *method, const char *pattern, void *r
             rt.literals++;
         }
     }
-    for (size_t i = 0; i < r->n; i++)
-        if (strcmp(r->routes[i].method, method) == 0 && strcmp(r->routes[i].pattern, pattern) == 0) {
-            snprintf(err, errlen, "route %s %s is already registered", method, pattern);
+    for (size_t i = 0; i < r->n; i++) {
+        const route *o = &r->routes[i];
+        if (strcmp(o->method, method) != 0 || o->nseg != rt.nseg) continue;
+        int same = 1; /* same shape: literals equal, params anywhere the other has params */
+        for (size_t k = 0; k < rt.nseg && same; k++) {
+            int p1 = rt.seg[k][0] == ':', p2 = o->seg[k][0] == ':';
+            same = p1 == p2 && (p1 || strcmp(rt.seg[k], o->seg[k]) == 0);
+        }
+        if (same) {
+            if (strcmp(o->pattern, pattern) == 0)
+                snprintf(err, errlen, "route %s %s is already registered", method, pattern);
+            else
+                snprintf(err, errlen, "route %s %s is already registered (as %s)", method, pattern, o->pattern);
             goto fail;
         }
+    }
     route *nr = realloc(r->routes, (r->n + 1) * sizeof *nr);
     if (!nr) {
         snprintf(err, errlen, "out of memory");
@@ -160,7 +171,7 @@ static int match_route(const route *rt, char **seg, size_t nseg, sh_route_match 
                 m->names[np] = ps + 1;
                 m->values[np] = sh_url_decode(seg[i], strlen(seg[i]));
                 if (!m->values[np]) return -1;
-                np++;
+                m->nparams = ++np; /* counted as we go, so a later failure frees what was decoded */
             }
         } else if (strcmp(ps, seg[i]) != 0) {
             return 0;
@@ -177,7 +188,7 @@ static int match_route(const route *rt, char **seg, size_t nseg, sh_route_match 
         m->values[np] = sh_url_decode(rest, strlen(rest));
         free(rest);
         if (!m->values[np]) return -1;
-        np++;
+        m->nparams = ++np;
     }
     if (m) m->nparams = np;
     return 1;
@@ -213,7 +224,7 @@ int sh_router_match(const sh_router *r, const char *method, const char *path, sh
     } else if (any_path) {
         status = SH_ROUTE_METHOD;
         size_t used = 0;
-        int has_get = 0;
+        int has_get = 0, has_head = 0;
         for (size_t i = 0; i < r->n && allow; i++) {
             const route *rt = &r->routes[i];
             if (match_route(rt, seg, nseg, NULL) != 1) continue;
@@ -223,10 +234,11 @@ int sh_router_match(const sh_router *r, const char *method, const char *path, sh
                     dup = 1;
             if (dup) continue;
             has_get |= strcmp(rt->method, "GET") == 0;
+            has_head |= strcmp(rt->method, "HEAD") == 0;
             used += (size_t)snprintf(allow + used, used < allowlen ? allowlen - used : 0, "%s%s", used ? ", " : "",
                                      rt->method);
         }
-        if (has_get && allow && used < allowlen) snprintf(allow + used, allowlen - used, ", HEAD");
+        if (has_get && !has_head && allow && used < allowlen) snprintf(allow + used, allowlen - used, ", HEAD");
     }
     for (size_t i = 0; i < nseg; i++) free(seg[i]);
     free(seg);

@@ -18,6 +18,11 @@ int sh_json_check_str(json_object *obj, const char *field, size_t min_chars, siz
 int sh_json_check_int(json_object *obj, const char *field, int64_t min, int64_t max, unsigned flags, int64_t *out,
                       char *msg, size_t msglen);
 int sh_json_check_bool(json_object *obj, const char *field, unsigned flags, int *out, char *msg, size_t msglen);
+/* Parse a request body that must be one JSON object (depth <= 32, nothing but white space after
+ * it). Integer literals outside int64 are refused here, because json-c saturates them silently
+ * (so a parsed -99999999999999999999 cannot be told from INT64_MIN). 0 with *out (caller puts),
+ * or -1 with a message. */
+int sh_json_parse_object(const char *body, size_t len, json_object **out, char *msg, size_t msglen);
 /* 1 if `s` (len bytes) is valid UTF-8 without control characters (\n allowed if multiline). */
 int sh_text_ok(const char *s, size_t len, int multiline);
 /* Code points in valid UTF-8. */
