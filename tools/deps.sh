@@ -7,12 +7,17 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential pkg-config clang libclang-rt-14-dev
   libevent-dev libevhtp-dev libpq-dev libhiredis-dev libjson-c-dev libyaml-dev libssl-dev libjwt-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libcmocka-dev libcrypt-dev
-  postgresql redis-server ffmpeg nodejs npm chromium)
+  postgresql redis-server ffmpeg chromium)
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js: any install that provides node and npm will do (Debian's, or a vendor build that
+# bundles npm and conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "deps: installing ${missing[*]}"
