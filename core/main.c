@@ -253,6 +253,10 @@ int main(int argc, char **argv) {
     event_add(h->sig_hup, NULL);
     SH_LOG_I("core", "streamhub %s node %s listening on http://%s:%d (%zu plugins)", SH_VERSION_STRING, h->node_id,
              sh_cfg_s(&h->cfg->server, "http_bind"), sh_http_port(h->http), h->nplugins);
+    const char *logfile = sh_cfg_s(&h->cfg->log, "file");
+    if (logfile && strcmp(logfile, "-") != 0)
+        fprintf(stderr, "streamhub: listening on http://%s:%d (log: %s)\n", sh_cfg_s(&h->cfg->server, "http_bind"),
+                sh_http_port(h->http), logfile);
     event_base_dispatch(h->base);
     SH_LOG_I("core", "stopped");
     rc = 0;
