@@ -25,6 +25,7 @@ typedef struct sh_workers sh_workers;
 typedef struct sh_bus sh_bus;
 typedef struct sh_metrics sh_metrics;
 typedef struct sh_sio_server sh_sio_server;
+typedef struct sh_media sh_media;
 typedef struct sh_host sh_host;
 
 enum { SH_PHASE_LOAD = 0, SH_PHASE_INIT, SH_PHASE_RUN, SH_PHASE_STOP };
@@ -75,6 +76,7 @@ struct sh_host {
     sh_bus *bus;
     sh_metrics *metrics;
     sh_sio_server *sio;
+    sh_media *media;
     sh_host_api api;
     struct sh_migration *migs; /* registered by plugins during init, in load order */
     size_t nmigs;

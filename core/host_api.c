@@ -17,6 +17,7 @@
 #include "core/http.h"
 #include "core/json_valid.h"
 #include "core/log.h"
+#include "core/media.h"
 #include "core/metrics.h"
 #include "core/ratelimit.h"
 #include "core/redis.h"
@@ -360,6 +361,21 @@ static size_t api_sio_room_size(sh_plugin *p, const char *nsp, const char *room)
 }
 static const void *api_sio_binary_data(json_object *v, size_t *len) { return sh_sio_binary_data(v, len); }
 
+/* ---- media -------------------------------------------------------------------------------- */
+static int api_media_stage(sh_plugin *p, const char *name, sh_stage_kind kind, const sh_stage_ops *ops, void *ud) {
+    if (!in_init(p, "media_stage")) return SH_ERR_STATE;
+    int rc = sh_media_stage(p->host->media, p, name, kind, ops, ud);
+    if (rc == SH_OK) {
+        p->reg.stages++;
+        sh_plugin_note(p, "media stage %s (%s)", name, kind == SH_STAGE_FILTER ? "filter" : "sink");
+    }
+    return rc;
+}
+static sh_stream *api_stream_open(sh_plugin *p, const char *room, int64_t user_id, const char *username) {
+    return sh_stream_open(p->host->media, p, room, user_id, username);
+}
+static sh_stream *api_stream_find(sh_plugin *p, const char *room) { return sh_stream_find(p->host->media, room); }
+
 void sh_host_api_fill(sh_host_api *a) {
     memset(a, 0, sizeof *a);
     a->size = sizeof *a;
@@ -452,4 +468,26 @@ void sh_host_api_fill(sh_host_api *a) {
     a->sio_binary_new = sh_sio_binary_new;
     a->sio_binary_data = api_sio_binary_data;
     a->sio_emit_args = sh_sio_emit_args;
+    a->media_stage = api_media_stage;
+    a->stream_open = api_stream_open;
+    a->stream_add_track = sh_stream_add_track;
+    a->stream_start = sh_stream_start;
+    a->stream_push = sh_stream_push;
+    a->stream_close = sh_stream_close;
+    a->stream_id = sh_stream_id;
+    a->stream_room = sh_stream_room;
+    a->stream_user_id = sh_stream_user_id;
+    a->stream_username = sh_stream_username;
+    a->stream_track_count = sh_stream_track_count;
+    a->stream_track = sh_stream_track;
+    a->stream_started_ms = sh_stream_started_ms;
+    a->stream_find = api_stream_find;
+    a->packet_track = sh_packet_track;
+    a->packet_pts = sh_packet_pts;
+    a->packet_dts = sh_packet_dts;
+    a->packet_keyframe = sh_packet_keyframe;
+    a->packet_data = sh_packet_data;
+    a->packet_ref = sh_packet_ref;
+    a->packet_unref = sh_packet_unref;
+    a->packet_new = sh_packet_new;
 }

@@ -22,6 +22,7 @@
 #include "core/host.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "core/media.h"
 #include "core/metrics.h"
 #include "core/ratelimit.h"
 #include "core/redis.h"
@@ -80,6 +81,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
     SH_LOG_I("core", "%s: draining (stop accepting, finish requests in flight)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     h->phase = SH_PHASE_STOP;
     sh_http_stop_accepting(h->http);
+    sh_media_close_all(h->media); /* publishers' streams end: HLS gets ENDLIST, viewers stream-ended */
     sh_plugins_stop(h);
     if (h->db) sh_db_drain(h->db);
     h->drain_timer = evtimer_new(h->base, drain_check, h);
@@ -96,11 +98,13 @@ static void on_hup(evutil_socket_t sig, short what, void *arg) {
 }
 
 static void host_free(sh_host *h) {
+    sh_media_close_all(h->media); /* stages see on_end while their plugins still live */
     sh_plugins_fini(h);
     if (h->drain_timer) event_free(h->drain_timer);
     if (h->sig_int) event_free(h->sig_int);
     if (h->sig_term) event_free(h->sig_term);
     if (h->sig_hup) event_free(h->sig_hup);
+    sh_media_free(h->media); /* before the plugins' fini: stages get on_end */
     sh_sio_server_free(h->sio);
     sh_http_free(h->http);
     if (h->bus) sh_bus_flush(h->bus);
@@ -195,7 +199,8 @@ int main(int argc, char **argv) {
     h->bus = sh_bus_new(h->base, h->redis, prefix, h->node_id);
     h->http = sh_http_new(h, err, sizeof err);
     if (h->http) h->sio = sh_sio_server_new(h, err, sizeof err);
-    if (!h->http || !h->bus || !h->rl || !h->sio) {
+    h->media = sh_media_new(h);
+    if (!h->http || !h->bus || !h->rl || !h->sio || !h->media) {
         fprintf(stderr, "streamhub: cannot start: %s\n", err);
         goto out;
     }

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SH_ABI_MAJOR 1
-#define SH_ABI_MINOR 1 /* 1.0: foundation; 1.1: Socket.IO */
+#define SH_ABI_MINOR 2 /* 1.0: foundation; 1.1: Socket.IO; 1.2: media pipeline */
 #define SH_VERSION_STRING "0.1.0"
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -60,6 +60,8 @@ typedef struct sh_metric sh_metric;
 typedef struct sh_host_api sh_host_api;
 typedef struct sh_socket sh_socket; /* one Socket.IO socket (a client in one namespace) */
 typedef struct sh_ack sh_ack;       /* a pending acknowledgement the client asked for */
+typedef struct sh_stream sh_stream; /* one live stream: a publish session bound to a room */
+typedef struct sh_packet sh_packet; /* one reference-counted media packet */
 
 /* ---- the descriptor ----------------------------------------------------------------------- */
 
@@ -170,6 +172,63 @@ typedef void (*sh_sio_connect_cb)(sh_socket *sock, json_object *auth, void *ud);
 /* A socket is leaving (client disconnect, transport closed, server close). Still usable for
  * reading its rooms and user during the call; emits to it are dropped. */
 typedef void (*sh_sio_disconnect_cb)(sh_socket *sock, const char *reason, void *ud);
+
+/* ---- media -------------------------------------------------------------------------------- */
+typedef enum sh_track_kind { SH_TRACK_VIDEO = 1, SH_TRACK_AUDIO = 2 } sh_track_kind;
+typedef enum sh_codec {
+    SH_CODEC_H264 = 1, /* extradata: avcC (AVCDecoderConfigurationRecord); packets: AVCC length-prefixed */
+    SH_CODEC_HEVC,     /* extradata: hvcC; packets: length-prefixed */
+    SH_CODEC_AV1,      /* extradata: av1C */
+    SH_CODEC_VP9,      /* extradata: vpcC */
+    SH_CODEC_AAC,      /* extradata: AudioSpecificConfig; packets: raw AAC frames */
+    SH_CODEC_OPUS,
+    SH_CODEC_MP3,
+} sh_codec;
+
+/* A track's description. The host copies it (and the extradata) in stream_add_track. */
+typedef struct sh_track_info {
+    uint32_t size; /* sizeof(sh_track_info) */
+    sh_track_kind kind;
+    sh_codec codec;
+    const uint8_t *extradata;
+    size_t extradata_len;
+    uint32_t timebase_num, timebase_den; /* of pts/dts, e.g. 1/1000 for RTMP */
+    int width, height;                   /* video, 0 if unknown */
+    double fps;                          /* video, 0 if unknown */
+    int sample_rate, channels;           /* audio */
+    int64_t bitrate;                     /* bits/s, 0 if unknown */
+} sh_track_info;
+
+/* A packet pushed by a source (data copied once into a shared packet). */
+typedef struct sh_packet_info {
+    int track; /* index from stream_add_track */
+    int64_t pts, dts;
+    int keyframe;
+    const uint8_t *data;
+    size_t len;
+} sh_packet_info;
+
+typedef enum sh_stage_kind { SH_STAGE_SINK = 1, SH_STAGE_FILTER = 2 } sh_stage_kind;
+
+/* Callbacks of a media stage, called on the loop for every stream. `state` is what on_start
+ * returned for that stream (NULL is fine). A filter's on_packet returns the packet to pass on
+ * (the same one, or a new one it made; the host takes that reference) or NULL to drop it; a
+ * sink's return value is ignored (return NULL). Packets are borrowed: packet_ref to keep one.
+ * Work that decodes or encodes must go to workers (host->work); remuxing may run here. */
+typedef struct sh_stage_ops {
+    size_t size; /* sizeof(sh_stage_ops) */
+    void *(*on_start)(sh_stream *st, void *ud);
+    sh_packet *(*on_packet)(void *state, sh_stream *st, sh_packet *pkt);
+    void (*on_end)(void *state, sh_stream *st, const char *reason);
+} sh_stage_ops;
+
+/* Topics the host publishes on the event bus for every stream:
+ *   "stream.started" {streamId, roomId, userId, username, startedAt, tracks:[{kind, codec, width,
+ *                     height, fps, sampleRate, channels}]}
+ *   "stream.ended"   {streamId, roomId, userId, username, reason, endedAt}
+ * reason: "unpublished", "disconnected", "idle_timeout", "key_reset", "replaced", "shutdown". */
+#define SH_TOPIC_STREAM_STARTED "stream.started"
+#define SH_TOPIC_STREAM_ENDED "stream.ended"
 
 /* ---- constants for the table -------------------------------------------------------------- */
 #define SH_ROUTE_AUTH 0x1u     /* needs `Authorization: Bearer`; 401 without a valid token */
@@ -397,6 +456,41 @@ struct sh_host_api {
     const void *(*sio_binary_data)(json_object *value, size_t *len); /* NULL if not binary */
     /* Emit to one socket with several arguments: `args` is a JSON array (takes). */
     int (*sio_emit_args)(sh_socket *sock, const char *event, json_object *args);
+
+    /* -- 1.2: media pipeline ------------------------------------------------------------- */
+    /* Register a stage (init only). Stages see streams in registration order (filters first). */
+    int (*media_stage)(sh_plugin *self, const char *name, sh_stage_kind kind, const sh_stage_ops *ops, void *ud);
+    /* Source side. Open a stream for `room_id` (the room's public id) published by a user.
+     * NULL if that room already has a live stream (one publisher per room). */
+    sh_stream *(*stream_open)(sh_plugin *self, const char *room_id, int64_t user_id, const char *username);
+    /* Declare a track before stream_start; returns its index or a negative status. */
+    int (*stream_add_track)(sh_stream *st, const sh_track_info *info);
+    /* Tracks are complete: stages get on_start, "stream.started" is published. */
+    int (*stream_start)(sh_stream *st);
+    /* Push one packet (data copied once; every stage shares that copy). */
+    int (*stream_push)(sh_stream *st, const sh_packet_info *pkt);
+    /* End the stream: stages get on_end, "stream.ended" is published, `st` is freed. */
+    void (*stream_close)(sh_stream *st, const char *reason);
+    /* Stream accessors (valid while the stream lives; strings borrowed). */
+    int64_t (*stream_id)(sh_stream *st);
+    const char *(*stream_room)(sh_stream *st);
+    int64_t (*stream_user_id)(sh_stream *st);
+    const char *(*stream_username)(sh_stream *st);
+    size_t (*stream_track_count)(sh_stream *st);
+    const sh_track_info *(*stream_track)(sh_stream *st, size_t i);
+    uint64_t (*stream_started_ms)(sh_stream *st); /* wall clock */
+    /* Find a live stream on this node by room id (NULL if none). */
+    sh_stream *(*stream_find)(sh_plugin *self, const char *room_id);
+    /* Packet accessors and references. */
+    int (*packet_track)(const sh_packet *pkt);
+    int64_t (*packet_pts)(const sh_packet *pkt);
+    int64_t (*packet_dts)(const sh_packet *pkt);
+    int (*packet_keyframe)(const sh_packet *pkt);
+    const uint8_t *(*packet_data)(const sh_packet *pkt, size_t *len);
+    sh_packet *(*packet_ref)(sh_packet *pkt);
+    void (*packet_unref)(sh_packet *pkt);
+    /* A new packet (for filters), data copied. */
+    sh_packet *(*packet_new)(const sh_packet_info *info);
 };
 
 #ifdef __cplusplus
