@@ -102,7 +102,7 @@ $(BUILD)/tests/integration/%: tests/integration/%.c
 
 $(BUILD)/tests/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -o $@ $^ $(LDLIBS)
 
 build/fuzz/%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(dir $@)
