@@ -25,8 +25,8 @@ const sh_setting sh_core_server_settings[] = {
     {"web_root", SH_CFG_STRING, "web/dist", 0, 4096, 0, "static files of the web app (empty = none)"},
     {"cors_origins", SH_CFG_STRLIST, "", 0, 256, 0, "origins allowed to call the API with credentials"},
     {"max_body_bytes", SH_CFG_INT, "1048576", 1024, 1073741824, 0, "largest request body (413 beyond)"},
-    {"max_uri_bytes", SH_CFG_INT, "8192", 256, 1048576, 0, "longest request URI (414 beyond)"},
-    {"max_header_bytes", SH_CFG_INT, "16384", 1024, 1048576, 0, "largest single header (431 beyond)"},
+    {"max_uri_bytes", SH_CFG_INT, "4096", 256, 8000, 0, "longest request URI (414 beyond; libevhtp parses at most 8 KiB)"},
+    {"max_header_bytes", SH_CFG_INT, "8000", 1024, 8000, 0, "largest single header line (431 beyond; libevhtp parses at most 8 KiB)"},
     {"max_headers", SH_CFG_INT, "100", 8, 10000, 0, "most headers in one request (431 beyond)"},
     {"read_timeout_ms", SH_CFG_INT, "15000", 100, 3600000, 0, "a client that sends nothing this long is closed"},
     {"write_timeout_ms", SH_CFG_INT, "30000", 100, 3600000, 0, "a client that reads nothing this long is closed"},
@@ -105,7 +105,7 @@ static int parse_bool(const char *s, int *out) {
 }
 
 static int parse_int(const char *s, int64_t *out) {
-    if (!*s) return -1;
+    if (!*s || !(*s == '-' || (*s >= '0' && *s <= '9'))) return -1;
     errno = 0;
     char *end;
     long long v = strtoll(s, &end, 10);
@@ -115,7 +115,7 @@ static int parse_int(const char *s, int64_t *out) {
 }
 
 static int parse_double(const char *s, double *out) {
-    if (!*s) return -1;
+    if (!*s || !(*s == '-' || *s == '.' || (*s >= '0' && *s <= '9'))) return -1;
     errno = 0;
     char *end;
     double v = strtod(s, &end);
@@ -177,12 +177,13 @@ static int list_from_csv(const char *csv, sh_cvalue *v) {
     for (;;) {
         const char *comma = strchr(p, ',');
         size_t l = comma ? (size_t)(comma - p) : strlen(p);
-        const char **nl = realloc(v->list, (v->nlist + 1) * sizeof *nl);
+        const char **nl = realloc(v->list, (v->nlist + 2) * sizeof *nl);
         if (!nl) return -1;
         v->list = nl;
         v->list[v->nlist] = strndup(p, l);
         if (!v->list[v->nlist]) return -1;
         v->nlist++;
+        v->list[v->nlist] = NULL;
         if (!comma) break;
         p = comma + 1;
     }
@@ -212,9 +213,13 @@ int sh_config_section(const char *file, const sh_cnode *node, const char *path, 
             size_t kl = 0;
             for (size_t j = 0; j < out->n && kl < sizeof known - 64; j++)
                 kl += (size_t)snprintf(known + kl, sizeof known - kl, "%s%s", j ? ", " : "", schema[j].name);
-            snprintf(err, errlen, "%s:%d: %s.%s: unknown key (expected one of: %s)", file,
-                     node->key_lines ? node->key_lines[k] : node->items[k]->line,
-                     path, node->keys[k], out->n ? known : "nothing, this section takes no settings");
+            int kl2 = node->key_lines ? node->key_lines[k] : node->items[k]->line;
+            if (out->n)
+                snprintf(err, errlen, "%s:%d: %s.%s: unknown key (expected one of: %s)", file, kl2, path, node->keys[k],
+                         known);
+            else
+                snprintf(err, errlen, "%s:%d: %s.%s: unknown key (expected nothing: this section takes no settings)", file, kl2, path,
+                         node->keys[k]);
             goto fail;
         }
     }
@@ -236,7 +241,7 @@ int sh_config_section(const char *file, const sh_cnode *node, const char *path, 
                 v->list = calloc(vn->n + 1, sizeof *v->list);
                 if (!v->list) goto nomem;
                 for (size_t j = 0; j < vn->n; j++) {
-                    if (vn->items[j]->type != SH_CN_SCALAR) {
+                    if (vn->items[j]->type != SH_CN_SCALAR || is_null(vn->items[j])) {
                         snprintf(err, errlen, "%s:%d: %s.%s[%zu]: expected a string", file, vn->items[j]->line, path,
                                  st->name, j);
                         goto fail;

@@ -160,14 +160,9 @@ void eio_session_close(sh_eio_session *s, const char *reason) {
 
 void sh_eio_close(sh_eio_session *s, const char *reason) {
     if (!s || s->closed) return;
-    /* tell the client: a close packet on WebSocket (polling learns it on its next GET) */
-    if (s->ws) {
-        sh_eio_blob *b = sh_eio_blob_raw("1", 1, false);
-        if (b) {
-            eio_ws_write_now(s->ws, b);
-            sh_eio_blob_unref(b);
-        }
-    }
+    /* tell the client: a close packet on WebSocket, after what is already queued (polling
+     * learns it on its next GET) */
+    if (s->ws && eio_send_packet(s, "1") == SH_OK) eio_ws_flush(s->ws, s);
     SH_LOG_D("eio", "closing session %s: %s", s->sid, reason);
     eio_session_close(s, reason);
 }
@@ -198,12 +193,9 @@ int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
     s->q[(s->qh + s->qn) % s->qcap] = b;
     s->qn++;
     s->qbytes += b->len + b->hdr;
-    if (s->qbytes > s->srv->cfg.high_water) {
-        SH_LOG_W("eio", "session %s (%s): %zu bytes queued, over the high-water mark: dropping a slow client", s->sid,
-                 s->remote, s->qbytes);
-        /* close on the flush pass, not inside a broadcast loop */
-        s->overflow = 1;
-    }
+    /* over the high-water mark: the flush pass writes, then drops the session if it is still
+     * over (not inside a broadcast loop) */
+    if (s->qbytes > s->srv->cfg.high_water) s->overflow = 1;
     mark_dirty(s);
     return SH_OK;
 }
@@ -263,14 +255,21 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg) {
         s->dirty = 0;
         s->dnext = NULL;
         if (s->closed) continue;
-        if (s->overflow) {
-            sh_eio_close(s, "slow client: output buffer over the high-water mark");
-            continue;
-        }
         if (s->ws && s->upgraded)
             eio_ws_flush(s->ws, s);
         else
             flush_poll(s);
+        /* judged after writing: only what the client did not take counts (a burst queued in one
+         * loop turn for a client that reads is not "slow") */
+        if (s->overflow && !s->closed) {
+            if (s->qbytes > srv->cfg.high_water) {
+                SH_LOG_W("eio", "session %s (%s): %zu bytes still queued after a write, over the high-water mark: "
+                         "dropping a slow client", s->sid, s->remote, s->qbytes);
+                sh_eio_close(s, "slow client: output buffer over the high-water mark");
+            } else {
+                s->overflow = 0;
+            }
+        }
     }
     while (srv->dead) {
         sh_eio_session *s = srv->dead;
@@ -530,7 +529,10 @@ static void handle(sh_request *r, void *ud) {
         return;
     }
     s->poll = r;
-    if (s->qn) flush_poll(s);
+    if (s->qn)
+        flush_poll(s);
+    else if (s->probe) /* upgrading: the client waits for this poll to return before it sends "5" */
+        eio_answer_poll(s, "6");
 }
 
 /* ---- server -------------------------------------------------------------------------------- */

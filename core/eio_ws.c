@@ -23,6 +23,10 @@
 #include "core/eio_internal.h"
 #include "core/log.h"
 
+/* How long a closing connection may take to write its close frame and see the peer close in turn
+ * (a peer that does not read any more would otherwise keep it, and its descriptor, forever). */
+#define EIO_WS_CLOSE_GRACE_MS 2000
+
 struct eio_ws {
     sh_eio_server *srv;
     sh_eio_session *s; /* NULL once detached */
@@ -30,9 +34,13 @@ struct eio_ws {
     struct event *rev, *wev, *setup_ev, *reap_ev;
     struct bufferevent *bev; /* until the deferred set-up */
     sh_ws_parser parser;
-    unsigned probing : 1, closing : 1, dead : 1;
+    unsigned probing : 1, closing : 1, dead : 1, draining : 1;
     uint8_t *ctl;
     size_t ctl_len, ctl_off, ctl_cap;
+    /* a session frame partly written when the session let go of this connection: its rest is
+     * written before anything else, so that no other frame lands inside it */
+    sh_eio_blob *tail;
+    size_t tail_off;
     char accept[SH_WS_ACCEPT_LEN + 1];
     char remote[48];
     eio_ws *prev, *next;
@@ -50,6 +58,7 @@ static void ws_destroy(eio_ws *ws) {
     if (ws->bev) bufferevent_free(ws->bev);
     if (ws->fd >= 0) close(ws->fd);
     sh_ws_parser_free(&ws->parser);
+    sh_eio_blob_unref(ws->tail);
     free(ws->ctl);
     free(ws);
     sh_metric_add(srv->m_ws, -1);
@@ -75,6 +84,12 @@ static void ws_free(eio_ws *ws) {
     event_active(ws->reap_ev, 0, 0);
 }
 
+/* Free a closing connection after the grace period, whatever state it is in then. */
+static void arm_grace(eio_ws *ws) {
+    struct timeval tv = {EIO_WS_CLOSE_GRACE_MS / 1000, (EIO_WS_CLOSE_GRACE_MS % 1000) * 1000};
+    event_add(ws->reap_ev, &tv);
+}
+
 static int ctl_add(eio_ws *ws, const void *data, size_t len) {
     if (ws->ctl_off == ws->ctl_len) ws->ctl_off = ws->ctl_len = 0;
     if (ws->ctl_len + len > ws->ctl_cap) {
@@ -94,6 +109,11 @@ static int ctl_add(eio_ws *ws, const void *data, size_t len) {
 static void detach(eio_ws *ws) {
     sh_eio_session *s = ws->s;
     if (!s) return;
+    if (s->ws == ws && s->upgraded && s->qn && s->qoff) { /* keep the frame on the wire whole */
+        ws->tail = s->q[s->qh];
+        ws->tail->refs++;
+        ws->tail_off = s->qoff;
+    }
     if (s->ws == ws) s->ws = NULL;
     if (s->probe == ws) s->probe = NULL;
     ws->s = NULL;
@@ -108,22 +128,29 @@ static void ws_fail(eio_ws *ws, const char *reason) {
     ws_free(ws);
 }
 
-/* Write what we can: control bytes, then (when upgraded) the session's queue. Returns -1 if the
- * connection failed and was freed. */
+/* Write what we can: the rest of a frame already partly written, control bytes, then (when
+ * upgraded) the session's queue. Control bytes only ever go between whole frames. Returns -1 if
+ * the connection failed or finished closing and was freed. */
 static int ws_write(eio_ws *ws) {
     if (ws->fd < 0) return 0;
     for (;;) {
         struct iovec iov[64];
         int n = 0;
-        if (ws->ctl_off < ws->ctl_len) iov[n++] = (struct iovec){ws->ctl + ws->ctl_off, ws->ctl_len - ws->ctl_off};
         sh_eio_session *s = ws->s && ws->s->ws == ws && ws->s->upgraded ? ws->s : NULL;
-        size_t first_off = s ? s->qoff : 0;
-        for (size_t i = 0; s && i < s->qn && n < 64; i++) {
+        int head_tail = ws->tail != NULL;                     /* the detached session's last frame */
+        int head_queue = !head_tail && s && s->qn && s->qoff; /* the session's first frame, begun */
+        if (head_tail) {
+            size_t total = (size_t)ws->tail->hdr + ws->tail->len;
+            iov[n++] = (struct iovec){ws->tail->data + SH_EIO_BLOB_HDR_ROOM - ws->tail->hdr + ws->tail_off,
+                                      total - ws->tail_off};
+        } else if (head_queue) {
+            sh_eio_blob *b = s->q[s->qh];
+            iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr + s->qoff, (size_t)b->hdr + b->len - s->qoff};
+        }
+        if (ws->ctl_off < ws->ctl_len) iov[n++] = (struct iovec){ws->ctl + ws->ctl_off, ws->ctl_len - ws->ctl_off};
+        for (size_t i = head_queue ? 1 : 0; s && i < s->qn && n < 64; i++) {
             sh_eio_blob *b = s->q[(s->qh + i) % s->qcap];
-            uint8_t *start = b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr;
-            size_t total = (size_t)b->hdr + b->len;
-            size_t off = i == 0 ? first_off : 0;
-            iov[n++] = (struct iovec){start + off, total - off};
+            iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr, (size_t)b->hdr + b->len};
         }
         if (n == 0) break;
         ssize_t w = writev(ws->fd, iov, n);
@@ -137,6 +164,32 @@ static int ws_write(eio_ws *ws) {
             return -1;
         }
         size_t left = (size_t)w;
+        if (head_tail) {
+            size_t rem = (size_t)ws->tail->hdr + ws->tail->len - ws->tail_off;
+            size_t k = left < rem ? left : rem;
+            ws->tail_off += k;
+            left -= k;
+            if (k == rem) {
+                sh_eio_blob_unref(ws->tail);
+                ws->tail = NULL;
+                ws->tail_off = 0;
+            }
+        }
+        /* the session's queue: a begun first frame is finished before the control bytes */
+        if (head_queue && left) {
+            sh_eio_blob *b = s->q[s->qh];
+            size_t rem = (size_t)b->hdr + b->len - s->qoff;
+            size_t k = left < rem ? left : rem;
+            s->qoff += k;
+            left -= k;
+            if (k == rem) {
+                s->qoff = 0;
+                s->qbytes -= (size_t)b->hdr + b->len;
+                s->qh = (s->qh + 1) % s->qcap;
+                s->qn--;
+                sh_eio_blob_unref(b);
+            }
+        }
         size_t c = ws->ctl_len - ws->ctl_off;
         if (c) {
             size_t k = left < c ? left : c;
@@ -158,17 +211,23 @@ static int ws_write(eio_ws *ws) {
             s->qn--;
             sh_eio_blob_unref(b);
         }
-        int all = ws->ctl_off == ws->ctl_len && (!s || s->qn == 0);
+        int all = !ws->tail && ws->ctl_off == ws->ctl_len && (!s || s->qn == 0);
         if (all) break;
         if ((size_t)w == 0) {
             event_add(ws->wev, NULL);
             return 0;
         }
     }
-    if (ws->closing && ws->ctl_off == ws->ctl_len) {
-        /* close frame written: half-close and wait briefly for the peer's close (read EOF) */
-        shutdown(ws->fd, SHUT_WR);
-        ws_free(ws);
+    if (ws->closing && !ws->tail && ws->ctl_off == ws->ctl_len) {
+        /* close frame written: half-close, then read and discard until the peer closes too (EOF).
+         * Closing the descriptor with its input unread would reset the connection, and the peer
+         * would lose what we just wrote, close frame included. */
+        if (!ws->draining) {
+            ws->draining = 1;
+            shutdown(ws->fd, SHUT_WR);
+            event_add(ws->rev, NULL);
+            arm_grace(ws);
+        }
         return -1;
     }
     return 0;
@@ -196,7 +255,8 @@ void eio_ws_close(eio_ws *ws, uint16_t code, const char *reason) {
     size_t len = 0;
     if (sh_ws_encode_close(frame, code, reason, reason ? strlen(reason) : 0, &len) == SH_WS_OK) ctl_add(ws, frame, len);
     event_del(ws->rev);
-    ws_write(ws);
+    if (ws_write(ws) < 0) return; /* written (now draining) or failed */
+    arm_grace(ws);                /* the peer is not taking the close frame yet */
 }
 
 static void protocol_close(eio_ws *ws, int status) {
@@ -244,6 +304,9 @@ static int on_frame(eio_ws *ws, const sh_ws_message *m) {
                 eio_ws_write_now(ws, b);
                 sh_eio_blob_unref(b);
             }
+            /* the client sends "5" only once its pending poll returns: end that poll now (as the
+             * reference server's noop does) instead of at the next message or ping */
+            eio_answer_poll(s, "6");
             return ws->closing ? -1 : 0;
         }
         if (p.type == SH_EIO_UPGRADE) {
@@ -264,6 +327,17 @@ static void on_read(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     eio_ws *ws = arg;
     uint8_t buf[16384];
+    if (ws->draining) { /* closed on our side: discard input until the peer closes */
+        for (int rounds = 0; rounds < 16; rounds++) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+            ws_free(ws);
+            return;
+        }
+        return;
+    }
     for (int rounds = 0; rounds < 4; rounds++) {
         ssize_t n = read(fd, buf, sizeof buf);
         if (n < 0) {

@@ -52,6 +52,7 @@ struct sh_http {
     size_t ncors;
     sh_metric *m_status[6];
     sh_metric *m_duration;
+    struct conn_guard *conns; /* open connections */
     sh_request *cur; /* the request whose evhtp callback is running */
     int cur_answered;
 };
@@ -86,6 +87,7 @@ typedef struct conn_guard {
     void *orig_arg;
     int in_head;
     struct event *deadline, *kick;
+    struct conn_guard *prev, *next; /* every open connection, to close them at shutdown */
 } conn_guard;
 
 static const char *status_text(int s) {
@@ -247,6 +249,9 @@ static void guard_kick(evutil_socket_t fd, short what, void *arg) {
 static evhtp_res guard_conn_fini(evhtp_connection_t *c, void *arg) {
     (void)c;
     conn_guard *g = arg;
+    if (g->prev) g->prev->next = g->next;
+    else g->http->conns = g->next;
+    if (g->next) g->next->prev = g->prev;
     event_free(g->deadline);
     event_free(g->kick);
     free(g);
@@ -281,6 +286,9 @@ static evhtp_res on_post_accept(evhtp_connection_t *c, void *arg) {
      * gets the connection too and finds g through the connection's fini hook argument. */
     evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)guard_conn_fini, g);
     bufferevent_setcb(bev, guard_read, wcb, ecb, g->orig_arg);
+    g->next = http->conns;
+    if (http->conns) http->conns->prev = g;
+    http->conns = g;
     guard_arm(g);
     return EVHTP_RES_OK;
 }
@@ -569,11 +577,15 @@ static void fill_remote(sh_request *r, evhtp_request_t *ev) {
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, r->remote, sizeof r->remote);
     if (r->http->trust_proxy) {
+        /* the rightmost entry is the one our proxy appended; the others are the client's word */
         const char *xff = evhtp_header_find(ev->headers_in, "X-Forwarded-For");
         if (xff) {
-            size_t l = strcspn(xff, ", ");
+            const char *last = strrchr(xff, ',');
+            last = last ? last + 1 : xff;
+            while (*last == ' ') last++;
+            size_t l = strcspn(last, " ");
             if (l > 0 && l < sizeof r->remote) {
-                memcpy(r->remote, xff, l);
+                memcpy(r->remote, last, l);
                 r->remote[l] = '\0';
             }
         }
@@ -737,6 +749,8 @@ void sh_http_stop_accepting(sh_http *http) {
 
 void sh_http_free(sh_http *http) {
     if (!http) return;
+    /* close keep-alive and in-flight connections: their fini hook unlinks and frees each guard */
+    while (http->conns) evhtp_connection_free(http->conns->c);
     if (http->htp) {
         evhtp_unbind_socket(http->htp);
         evhtp_free(http->htp);

@@ -235,8 +235,8 @@ int sh_router_match(const sh_router *r, const char *method, const char *path, sh
             if (dup) continue;
             has_get |= strcmp(rt->method, "GET") == 0;
             has_head |= strcmp(rt->method, "HEAD") == 0;
-            used += (size_t)snprintf(allow + used, used < allowlen ? allowlen - used : 0, "%s%s", used ? ", " : "",
-                                     rt->method);
+            if (used >= allowlen) break;
+            used += (size_t)snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "", rt->method);
         }
         if (has_get && !has_head && allow && used < allowlen) snprintf(allow + used, allowlen - used, ", HEAD");
     }

@@ -173,6 +173,7 @@ int sh_json_parse_object(const char *body, size_t len, json_object **out, char *
         snprintf(msg, msglen, "Out of memory.");
         return -1;
     }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT); /* no trailing commas, comments, 'quotes', 01 */
     json_object *o = json_tokener_parse_ex(tok, body, (int)len);
     int ok = json_tokener_get_error(tok) == json_tokener_success;
     for (size_t off = ok ? (size_t)tok->char_offset : len; ok && off < len; off++)

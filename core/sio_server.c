@@ -6,9 +6,9 @@
  * namespace, is listed in it, and records its rooms with its index in each (O(1) leave). A
  * namespace has its event handlers, connect/disconnect hooks and its room table.
  *
- * Emits to a room encode the packet once into an sh_eio_blob shared by every member; with Redis
- * the same packet text is published once as "<node>\n<nsp>\n<room>\n<except sid>\n<packet>" and
- * every other node delivers it to its own members.
+ * Emits to a room encode the packet once into sh_eio_blobs (the packet text, then one per binary
+ * attachment) shared by every member; with Redis the same bytes are published once in a
+ * length-framed envelope (see publish()) and every other node delivers them to its own members.
  */
 #include "core/sio_server.h"
 
@@ -24,6 +24,7 @@
 #include "core/sio_rooms.h"
 
 #define MAX_SOCK_PER_CONN 16
+#define SIO_MAX_ATTACHMENTS 10 /* binary attachments of one emitted packet */
 
 typedef struct handler {
     char *event;
@@ -250,44 +251,64 @@ void sh_sio_ack(sh_ack *ack, json_object *args) {
     free(ack);
 }
 
-static int packet_has_binary(json_object *o, int depth) {
-    if (!o || depth > 32) return 0;
-    if (sh_sio_is_binary(o)) return 1;
-    if (json_object_is_type(o, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(o); i++)
-            if (packet_has_binary(json_object_array_get_idx(o, i), depth + 1)) return 1;
-    } else if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, k, v) {
-            (void)k;
-            if (packet_has_binary(v, depth + 1)) return 1;
-        }
-    }
-    return 0;
+/* Queue the blobs of one packet on a socket unless it is leaving or excepted. */
+static void deliver_one(sh_socket *s, const char *except_sid, sh_eio_blob **blobs, size_t nb) {
+    if (s->closing || (except_sid && strcmp(s->id, except_sid) == 0)) return;
+    for (size_t k = 0; k < nb; k++) sh_eio_send_blob(s->conn->es, blobs[k]);
 }
 
-/* Deliver an encoded packet (text, borrowed) to local members of room (NULL = namespace). */
+/* Deliver an encoded packet (text, borrowed) and its binary attachments to the local members of
+ * `room` (NULL = the whole namespace). Each piece is made into one blob shared by every member. */
 static void deliver_local(sh_sio_server *srv, nsp *ns, const char *room, const char *except_sid, const char *pkt,
-                          size_t len) {
-    sh_eio_blob *blob = NULL;
-    if (room) {
-        sh_room *r = sh_rooms_find(&ns->rooms, room);
-        if (!r || !r->n) return;
-        blob = sh_eio_blob_new(pkt, len, false);
-        if (!blob) return;
-        for (size_t i = 0; i < r->n; i++) {
-            sh_socket *s = r->members[i];
-            if (s->closing || (except_sid && strcmp(s->id, except_sid) == 0)) continue;
-            sh_eio_send_blob(s->conn->es, blob);
-        }
-    } else {
-        if (!ns->head) return;
-        blob = sh_eio_blob_new(pkt, len, false);
-        if (!blob) return;
-        for (sh_socket *s = ns->head; s; s = s->next)
-            if (!s->closing && !(except_sid && strcmp(s->id, except_sid) == 0)) sh_eio_send_blob(s->conn->es, blob);
+                          size_t len, const sh_sio_buffer *att, size_t natt) {
+    sh_room *r = room ? sh_rooms_find(&ns->rooms, room) : NULL;
+    if (room ? !r || !r->n : !ns->head) return;
+    sh_eio_blob *blobs[1 + SIO_MAX_ATTACHMENTS];
+    size_t nb = 0;
+    if ((blobs[nb] = sh_eio_blob_new(pkt, len, false))) nb++;
+    for (size_t i = 0; nb == i + 1 && i < natt; i++)
+        if ((blobs[nb] = sh_eio_blob_new(att[i].data, att[i].len, true))) nb++;
+    if (nb == 1 + natt) {
+        if (r)
+            for (size_t i = 0; i < r->n; i++) deliver_one(r->members[i], except_sid, blobs, nb);
+        else
+            for (sh_socket *s = ns->head; s; s = s->next) deliver_one(s, except_sid, blobs, nb);
+        sh_metric_add(srv->m_emits, 1);
     }
-    sh_metric_add(srv->m_emits, 1);
-    sh_eio_blob_unref(blob);
+    for (size_t k = 0; k < nb; k++) sh_eio_blob_unref(blobs[k]);
+}
+
+/*
+ * Cluster envelope: one Redis message per room or namespace emit, binary-safe and length-framed
+ * so that any room name (newlines included) and binary attachments travel unchanged:
+ *     "<node id>\n<nsp len> <room len, -1 = whole namespace> <except len> <attachments> <packet len>
+ *      [<attachment len> ...]\n" then the namespace, room, except id, packet text and attachments.
+ */
+static void publish(sh_sio_server *srv, nsp *ns, const char *room, const char *except_sid, const char *pkt, size_t len,
+                    const sh_sio_buffer *att, size_t natt) {
+    size_t nl = strlen(ns->name), rl = room ? strlen(room) : 0, el = except_sid ? strlen(except_sid) : 0;
+    char head[512];
+    int n = snprintf(head, sizeof head, "%s\n%zu %lld %zu %zu %zu", srv->h->node_id, nl, room ? (long long)rl : -1LL,
+                     el, natt, len);
+    size_t total = nl + rl + el + len;
+    for (size_t i = 0; i < natt && n > 0 && (size_t)n < sizeof head; i++) {
+        n += snprintf(head + n, sizeof head - (size_t)n, " %zu", att[i].len);
+        total += att[i].len;
+    }
+    if (n <= 0 || (size_t)n >= sizeof head - 1) return;
+    head[n++] = '\n';
+    char *env = malloc((size_t)n + total);
+    if (!env) return;
+    char *w = env;
+    memcpy(w, head, (size_t)n), w += n;
+    memcpy(w, ns->name, nl), w += nl;
+    if (rl) memcpy(w, room, rl), w += rl;
+    if (el) memcpy(w, except_sid, el), w += el;
+    memcpy(w, pkt, len), w += len;
+    for (size_t i = 0; i < natt; i++)
+        if (att[i].len) memcpy(w, att[i].data, att[i].len), w += att[i].len;
+    sh_redis_publish(srv->h->redis, srv->channel, env, (size_t)(w - env));
+    free(env);
 }
 
 int sh_sio_emit_room(sh_sio_server *srv, const char *name, const char *room, const char *event, json_object *data,
@@ -298,65 +319,85 @@ int sh_sio_emit_room(sh_sio_server *srv, const char *name, const char *room, con
         return SH_ERR_INVALID;
     }
     json_object *arr = event_array(event, data);
-    if (packet_has_binary(arr, 0)) {
-        /* rare: binary broadcasts are encoded per socket */
-        sh_room *r = room ? sh_rooms_find(&ns->rooms, room) : NULL;
-        if (room && r)
-            for (size_t i = 0; i < r->n; i++) {
-                sh_socket *s = r->members[i];
-                if (s != except && !s->closing) send_packet(s->conn, SH_SIO_EVENT, ns->name, -1, arr);
-            }
-        else if (!room)
-            for (sh_socket *s = ns->head; s; s = s->next)
-                if (s != except && !s->closing) send_packet(s->conn, SH_SIO_EVENT, ns->name, -1, arr);
-        json_object_put(arr);
-        return SH_OK;
-    }
-    char *pkt;
-    size_t len;
-    int rc = sh_sio_encode(SH_SIO_EVENT, ns->name, -1, 0, arr, &pkt, &len);
+    /* encoded once: binary values become placeholders plus attachments shared by every member */
+    json_object *att[SIO_MAX_ATTACHMENTS];
+    size_t natt = 0;
+    char *pkt = NULL;
+    size_t len = 0;
+    int rc = sh_sio_deconstruct(arr, att, SIO_MAX_ATTACHMENTS, &natt);
+    if (rc == SH_SIO_OK)
+        rc = sh_sio_encode(natt ? SH_SIO_BINARY_EVENT : SH_SIO_EVENT, ns->name, -1, natt, arr, &pkt, &len);
     json_object_put(arr);
-    if (rc != SH_SIO_OK) return SH_ERR_INVALID;
-    deliver_local(srv, ns, room, except ? except->id : NULL, pkt, len);
-    if (srv->h->redis) {
-        size_t elen = strlen(srv->h->node_id) + strlen(ns->name) + (room ? strlen(room) : 0) +
-                      (except ? strlen(except->id) : 0) + len + 8;
-        char *env = malloc(elen);
-        if (env) {
-            int n = snprintf(env, elen, "%s\n%s\n%s%s\n%s\n", srv->h->node_id, ns->name, room ? "r" : "*",
-                             room ? room : "", except ? except->id : "");
-            memcpy(env + n, pkt, len);
-            sh_redis_publish(srv->h->redis, srv->channel, env, (size_t)n + len);
-            free(env);
-        }
+    if (rc != SH_SIO_OK) {
+        for (size_t i = 0; i < natt; i++) json_object_put(att[i]);
+        return SH_ERR_INVALID;
     }
+    sh_sio_buffer bufs[SIO_MAX_ATTACHMENTS];
+    for (size_t i = 0; i < natt; i++) bufs[i].data = sh_sio_binary_data(att[i], &bufs[i].len);
+    deliver_local(srv, ns, room, except ? except->id : NULL, pkt, len, bufs, natt);
+    if (srv->h->redis) publish(srv, ns, room, except ? except->id : NULL, pkt, len, bufs, natt);
     free(pkt);
+    for (size_t i = 0; i < natt; i++) json_object_put(att[i]);
     return SH_OK;
+}
+
+/* Read one unsigned (or -1) decimal field of the envelope head. */
+static int env_num(const char **p, const char *end, long long *out) {
+    const char *s = *p;
+    int neg = 0;
+    if (s < end && *s == '-') neg = 1, s++;
+    if (s == end || *s < '0' || *s > '9') return -1;
+    long long v = 0;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        if (v > 100000000000LL) return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (s < end && *s == ' ') s++;
+    *p = s;
+    *out = neg ? -v : v;
+    return 0;
 }
 
 static void on_cluster_msg(const char *channel, const char *data, size_t len, void *ud) {
     (void)channel;
     sh_sio_server *srv = ud;
-    const char *f[4], *p = data, *end = data + len;
-    size_t fl[4];
-    for (int i = 0; i < 4; i++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) return;
-        f[i] = p;
-        fl[i] = (size_t)(nl - p);
-        p = nl + 1;
-    }
-    if (fl[0] == strlen(srv->h->node_id) && memcmp(f[0], srv->h->node_id, fl[0]) == 0) return; /* our own */
+    const char *end = data + len;
+    const char *nl1 = memchr(data, '\n', len);
+    if (!nl1) return;
+    if ((size_t)(nl1 - data) == strlen(srv->h->node_id) && memcmp(data, srv->h->node_id, (size_t)(nl1 - data)) == 0)
+        return; /* our own */
+    const char *nl2 = memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1));
+    if (!nl2) return;
+    const char *h = nl1 + 1;
+    long long nlen, rlen, elen, natt, plen, alen[SIO_MAX_ATTACHMENTS];
+    if (env_num(&h, nl2, &nlen) || env_num(&h, nl2, &rlen) || env_num(&h, nl2, &elen) || env_num(&h, nl2, &natt) ||
+        env_num(&h, nl2, &plen))
+        return;
     char nspname[256], room[1024], except[32];
-    if (fl[1] >= sizeof nspname || fl[2] >= sizeof room + 1 || fl[3] >= sizeof except || fl[2] < 1) return;
-    memcpy(nspname, f[1], fl[1]);
-    nspname[fl[1]] = '\0';
-    memcpy(room, f[2] + 1, fl[2] - 1);
-    room[fl[2] - 1] = '\0';
-    memcpy(except, f[3], fl[3]);
-    except[fl[3]] = '\0';
+    if (nlen < 1 || nlen >= (long long)sizeof nspname || rlen < -1 || rlen >= (long long)sizeof room || elen < 0 ||
+        elen >= (long long)sizeof except || natt < 0 || natt > SIO_MAX_ATTACHMENTS || plen < 1)
+        return;
+    long long total = nlen + (rlen > 0 ? rlen : 0) + elen + plen;
+    for (long long i = 0; i < natt; i++) {
+        if (env_num(&h, nl2, &alen[i]) || alen[i] < 0) return;
+        total += alen[i];
+    }
+    const char *p = nl2 + 1;
+    if (h != nl2 || total != (long long)(end - p)) return;
+    memcpy(nspname, p, (size_t)nlen), nspname[nlen] = '\0', p += nlen;
+    if (rlen > 0) memcpy(room, p, (size_t)rlen), p += rlen;
+    room[rlen > 0 ? rlen : 0] = '\0';
+    memcpy(except, p, (size_t)elen), except[elen] = '\0', p += elen;
+    const char *pkt = p;
+    p += plen;
+    sh_sio_buffer bufs[SIO_MAX_ATTACHMENTS];
+    for (long long i = 0; i < natt; i++) {
+        bufs[i] = (sh_sio_buffer){p, (size_t)alen[i]};
+        p += alen[i];
+    }
+    if (strlen(nspname) != (size_t)nlen || (rlen > 0 && strlen(room) != (size_t)rlen)) return; /* NUL inside */
     nsp *ns = find_nsp(srv, nspname);
-    if (ns) deliver_local(srv, ns, f[2][0] == 'r' ? room : NULL, fl[3] ? except : NULL, p, (size_t)(end - p));
+    if (ns) deliver_local(srv, ns, rlen >= 0 ? room : NULL, elen ? except : NULL, pkt, (size_t)plen, bufs, (size_t)natt);
 }
 
 /* ---- rooms --------------------------------------------------------------------------------- */
@@ -502,10 +543,11 @@ static void finish_connect(sio_conn *c, nsp *ns, json_object *auth, const sh_ide
     json_object_object_add(o, "sid", json_object_new_string(s->id));
     send_packet(c, SH_SIO_CONNECT, ns->name, -1, o);
     json_object_put(o);
-    for (size_t i = 0; i < ns->nconnect && !s->closing; i++) {
+    for (size_t i = 0; i < ns->nconnect; i++) {
         sh_sio_connect_cb cb;
         *(void **)&cb = ns->on_connect[i].fn;
         cb(s, auth, ns->on_connect[i].ud);
+        if (conn_socket(c, ns->name) != s) break; /* the hook disconnected it: s is freed */
     }
 }
 

@@ -2,7 +2,7 @@
 // plugins, against the PostgreSQL and Redis that tools/test.sh started (SH_TEST_PG,
 // SH_TEST_REDIS_PORT). The config is written as JSON (valid YAML) into a temp dir.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +10,21 @@ export const ROOT = process.env.SH_ROOT || new URL('../..', import.meta.url).pat
 export const BUILD = process.env.SH_BUILD || join(ROOT, 'build');
 export const JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
-// plugins: array of names (shipped, in BUILD/plugins) or {name, path?, config?}
+// The auth plugin as the other suites need it: the test secret, the cheapest allowed bcrypt cost
+// and loopback exempt from its login/register limits (auth's own suite sets its limits itself).
+export const AUTH_TEST_CONFIG = { jwt_secret: JWT_SECRET, bcrypt_cost: 10, exempt_loopback: true };
+
+// Every temp dir a test made, removed when the test process exits.
+const tempDirs = [];
+process.on('exit', () => { for (const d of tempDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* gone */ } } });
+function tempDir() {
+  const d = mkdtempSync(join(tmpdir(), 'sh-test-'));
+  tempDirs.push(d);
+  return d;
+}
+
+// plugins: array of names (shipped, in BUILD/plugins) or {name, path?, config?}; a bare 'auth'
+// gets AUTH_TEST_CONFIG.
 export function makeConfig({ plugins = [], server = {}, database = {}, redis = true, realtime = {}, log = {} } = {}) {
   return {
     server: {
@@ -22,13 +36,13 @@ export function makeConfig({ plugins = [], server = {}, database = {}, redis = t
       : { enabled: false },
     log: { level: 'info', ...log },
     realtime: { connections_per_ip_per_minute: 0, ...realtime },
-    plugins: plugins.map((p) => (typeof p === 'string' ? { name: p } : p)),
+    plugins: plugins.map((p) => (p === 'auth' ? { name: 'auth', config: AUTH_TEST_CONFIG } : typeof p === 'string' ? { name: p } : p)),
   };
 }
 
 // Start a server; resolves once it listens. opts: makeConfig options, or {configText} raw YAML.
 export async function startServer(opts = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sh-test-'));
+  const dir = tempDir();
   const file = join(dir, 'streamhub.yaml');
   writeFileSync(file, opts.configText ?? JSON.stringify(makeConfig(opts), null, 2));
   const env = { ...process.env, STREAMHUB_JWT_SECRET: JWT_SECRET, ...(opts.env || {}) };
@@ -68,7 +82,7 @@ export function runBinary(args, { env = {}, configText, config } = {}) {
   return new Promise((resolve) => {
     let file = null;
     if (configText !== undefined || config) {
-      const dir = mkdtempSync(join(tmpdir(), 'sh-test-'));
+      const dir = tempDir();
       file = join(dir, 'streamhub.yaml');
       writeFileSync(file, configText ?? JSON.stringify(makeConfig(config), null, 2));
     }
