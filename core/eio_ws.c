@@ -130,7 +130,8 @@ static void ws_fail(eio_ws *ws, const char *reason) {
 
 /* Write what we can: the rest of a frame already partly written, control bytes, then (when
  * upgraded) the session's queue. Control bytes only ever go between whole frames. Returns -1 if
- * the connection failed or finished closing and was freed. */
+ * the connection failed (and was freed) or, closing, has written its close frame (it then only
+ * drains the peer's input until EOF or the grace period). */
 static int ws_write(eio_ws *ws) {
     if (ws->fd < 0) return 0;
     for (;;) {

@@ -500,6 +500,8 @@ struct bufferevent *sh_req_take_connection(sh_request *r) {
     if (!r->ev) return NULL;
     evhtp_connection_t *c = evhtp_request_get_connection(r->ev);
     evhtp_request_unset_hook(r->ev, evhtp_hook_on_request_fini);
+    conn_guard *g = guard_of(c);
+    if (g) guard_conn_fini(c, g); /* take_ownership drops the fini hook that would free it */
     struct bufferevent *bev = evhtp_connection_take_ownership(c);
     r->ev = NULL;
     if (r->http->cur == r) r->http->cur_answered = 1;

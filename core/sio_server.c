@@ -284,6 +284,11 @@ static void deliver_local(sh_sio_server *srv, nsp *ns, const char *room, const c
  *     "<node id>\n<nsp len> <room len, -1 = whole namespace> <except len> <attachments> <packet len>
  *      [<attachment len> ...]\n" then the namespace, room, except id, packet text and attachments.
  */
+static void env_put(char *env, size_t *off, const void *data, size_t len) {
+    if (len) memcpy(env + *off, data, len);
+    *off += len;
+}
+
 static void publish(sh_sio_server *srv, nsp *ns, const char *room, const char *except_sid, const char *pkt, size_t len,
                     const sh_sio_buffer *att, size_t natt) {
     size_t nl = strlen(ns->name), rl = room ? strlen(room) : 0, el = except_sid ? strlen(except_sid) : 0;
@@ -299,15 +304,14 @@ static void publish(sh_sio_server *srv, nsp *ns, const char *room, const char *e
     head[n++] = '\n';
     char *env = malloc((size_t)n + total);
     if (!env) return;
-    char *w = env;
-    memcpy(w, head, (size_t)n), w += n;
-    memcpy(w, ns->name, nl), w += nl;
-    if (rl) memcpy(w, room, rl), w += rl;
-    if (el) memcpy(w, except_sid, el), w += el;
-    memcpy(w, pkt, len), w += len;
-    for (size_t i = 0; i < natt; i++)
-        if (att[i].len) memcpy(w, att[i].data, att[i].len), w += att[i].len;
-    sh_redis_publish(srv->h->redis, srv->channel, env, (size_t)(w - env));
+    size_t off = 0;
+    env_put(env, &off, head, (size_t)n);
+    env_put(env, &off, ns->name, nl);
+    env_put(env, &off, room, rl);
+    env_put(env, &off, except_sid, el);
+    env_put(env, &off, pkt, len);
+    for (size_t i = 0; i < natt; i++) env_put(env, &off, att[i].data, att[i].len);
+    sh_redis_publish(srv->h->redis, srv->channel, env, off);
     free(env);
 }
 
@@ -345,7 +349,10 @@ int sh_sio_emit_room(sh_sio_server *srv, const char *name, const char *room, con
 static int env_num(const char **p, const char *end, long long *out) {
     const char *s = *p;
     int neg = 0;
-    if (s < end && *s == '-') neg = 1, s++;
+    if (s < end && *s == '-') {
+        neg = 1;
+        s++;
+    }
     if (s == end || *s < '0' || *s > '9') return -1;
     long long v = 0;
     for (; s < end && *s >= '0' && *s <= '9'; s++) {
@@ -384,10 +391,16 @@ static void on_cluster_msg(const char *channel, const char *data, size_t len, vo
     }
     const char *p = nl2 + 1;
     if (h != nl2 || total != (long long)(end - p)) return;
-    memcpy(nspname, p, (size_t)nlen), nspname[nlen] = '\0', p += nlen;
-    if (rlen > 0) memcpy(room, p, (size_t)rlen), p += rlen;
-    room[rlen > 0 ? rlen : 0] = '\0';
-    memcpy(except, p, (size_t)elen), except[elen] = '\0', p += elen;
+    memcpy(nspname, p, (size_t)nlen);
+    nspname[nlen] = '\0';
+    p += nlen;
+    size_t rl = rlen > 0 ? (size_t)rlen : 0;
+    memcpy(room, p, rl);
+    room[rl] = '\0';
+    p += rl;
+    memcpy(except, p, (size_t)elen);
+    except[elen] = '\0';
+    p += elen;
     const char *pkt = p;
     p += plen;
     sh_sio_buffer bufs[SIO_MAX_ATTACHMENTS];
@@ -395,7 +408,7 @@ static void on_cluster_msg(const char *channel, const char *data, size_t len, vo
         bufs[i] = (sh_sio_buffer){p, (size_t)alen[i]};
         p += alen[i];
     }
-    if (strlen(nspname) != (size_t)nlen || (rlen > 0 && strlen(room) != (size_t)rlen)) return; /* NUL inside */
+    if (strlen(nspname) != (size_t)nlen || strlen(room) != rl) return; /* a NUL inside */
     nsp *ns = find_nsp(srv, nspname);
     if (ns) deliver_local(srv, ns, rlen >= 0 ? room : NULL, elen ? except : NULL, pkt, (size_t)plen, bufs, (size_t)natt);
 }

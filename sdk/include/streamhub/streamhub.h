@@ -163,8 +163,8 @@ typedef void (*sh_rate_cb)(int allowed, uint64_t retry_after_ms, void *ud);
 
 /* A Socket.IO event from a client. `args` is the JSON array of the event's arguments (the name
  * removed; binary attachments appear as the host's binary objects); borrowed. `ack` is non-NULL
- * when the client asked for an acknowledgement: answer it exactly once with sio_ack (now or
- * later, while the socket lives; it is released with the socket otherwise). */
+ * when the client asked for an acknowledgement: answer it exactly once with sio_ack, now or later
+ * (even after the socket is gone: the answer is then dropped; an ack never answered leaks). */
 typedef void (*sh_sio_handler)(sh_socket *sock, const char *event, json_object *args, sh_ack *ack, void *ud);
 /* A socket connected to a namespace (identity already checked: sio_user_id). `auth` is the
  * handshake's auth payload (borrowed; may be NULL). */

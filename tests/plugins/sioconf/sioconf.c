@@ -5,6 +5,10 @@
  *   - "message": emit "message-back" with the same arguments
  *   - "message-with-ack": answer the ack with the same arguments
  *   - "join" {room}, "to-room" {room, data}: join a room; emit "room-msg" data to a room
+ *   - "to-all" {data}: emit "all-msg" data to every socket of "/" (every node)
+ *   - "room-size" {room}: answer the ack with the room's size on this node
+ *   - namespace "/kick": the first connect hook disconnects the socket at once (a plugin refusing
+ *     it); a second hook, which must then not run, would emit "not-refused"
  * Run it with realtime ping_interval_ms 300, ping_timeout_ms 200, max_payload 1000000.
  */
 #include <streamhub/streamhub.h>
@@ -16,6 +20,18 @@ static sh_plugin *self;
 static void on_connect(sh_socket *s, json_object *auth, void *ud) {
     (void)ud;
     host->sio_emit(s, "auth", auth ? json_object_get(auth) : json_object_new_object());
+}
+
+static void on_kick(sh_socket *s, json_object *auth, void *ud) {
+    (void)auth;
+    (void)ud;
+    host->sio_disconnect(s);
+}
+
+static void on_kick_second(sh_socket *s, json_object *auth, void *ud) {
+    (void)auth;
+    (void)ud;
+    host->sio_emit(s, "not-refused", NULL);
 }
 
 static void on_message(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
@@ -51,6 +67,25 @@ static void on_to_room(sh_socket *s, const char *event, json_object *args, sh_ac
     if (ack) host->sio_ack(ack, json_object_new_boolean(1));
 }
 
+static void on_to_all(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
+    (void)s;
+    (void)event;
+    (void)ud;
+    host->sio_emit_all(self, "/", "all-msg", json_object_get(json_object_array_get_idx(args, 0)));
+    if (ack) host->sio_ack(ack, json_object_new_boolean(1));
+}
+
+static void on_room_size(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
+    (void)s;
+    (void)event;
+    (void)ud;
+    json_object *room = json_object_array_get_idx(args, 0);
+    size_t n = room && json_object_is_type(room, json_type_string)
+                   ? host->sio_room_size(self, "/", json_object_get_string(room))
+                   : 0;
+    if (ack) host->sio_ack(ack, json_object_new_int64((int64_t)n));
+}
+
 static void on_whoami(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
     (void)event;
     (void)args;
@@ -75,7 +110,10 @@ static int init(sh_plugin *p, const sh_host_api *h) {
             return SH_ERR;
     }
     if (h->sio_on(p, "/", "join", on_join, NULL) != SH_OK || h->sio_on(p, "/", "to-room", on_to_room, NULL) != SH_OK ||
-        h->sio_on(p, "/", "whoami", on_whoami, NULL) != SH_OK)
+        h->sio_on(p, "/", "whoami", on_whoami, NULL) != SH_OK || h->sio_on(p, "/", "to-all", on_to_all, NULL) != SH_OK ||
+        h->sio_on(p, "/", "room-size", on_room_size, NULL) != SH_OK || h->sio_namespace(p, "/kick") != SH_OK ||
+        h->sio_on_connect(p, "/kick", on_kick, NULL) != SH_OK ||
+        h->sio_on_connect(p, "/kick", on_kick_second, NULL) != SH_OK)
         return SH_ERR;
     return SH_OK;
 }
