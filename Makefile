@@ -122,10 +122,10 @@ run: deps
 	@tools/run.sh
 
 test: deps
-	@tools/test.sh
+	@SANITIZE=$(SANITIZE) tools/test.sh
 
 test-unit: $(UNIT_BIN) $(REPLAY_BIN)
-	@tools/test.sh --unit-only
+	@SANITIZE=$(SANITIZE) tools/test.sh --unit-only
 
 bench: deps
 	@if [ -x bench/run.sh ]; then bench/run.sh $(B); else echo "no benchmarks yet"; fi
