@@ -136,7 +136,7 @@ install: server plugins
 	install -m 755 $(BUILD)/streamhub $(DESTDIR)$(PREFIX)/bin/streamhub
 	$(if $(PLUGIN_SO),install -m 755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/streamhub/plugins/,true)
 	install -m 644 sdk/include/streamhub/*.h $(DESTDIR)$(PREFIX)/include/streamhub/
-	$(if $(wildcard sdk/fakehost/*.c),install -m 644 sdk/fakehost/*.c $(DESTDIR)$(PREFIX)/share/streamhub/,true)
+	$(if $(wildcard sdk/fakehost/*.c),install -m 644 sdk/fakehost/*.c sdk/fakehost/*.h $(DESTDIR)$(PREFIX)/share/streamhub/,true)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SH_VERSION_STRING "\(.*\)"/\1/p' sdk/include/streamhub/streamhub.h)|g' \
 	  sdk/streamhub-sdk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamhub-sdk.pc
 

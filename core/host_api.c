@@ -199,9 +199,34 @@ static int64_t res_affected(const sh_db_result *r) { return r ? sh_db_res_affect
 
 /* ---- Redis -------------------------------------------------------------------------------- */
 static int api_redis_enabled(sh_plugin *p) { return p->host->redis != NULL; }
+typedef struct redis_absent {
+    sh_redis_cb cb;
+    void *ud;
+    struct event *ev;
+} redis_absent;
+
+static void redis_absent_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    redis_absent *ra = arg;
+    ra->cb(NULL, ra->ud);
+    event_free(ra->ev);
+    free(ra);
+}
+
 static int api_redis_command(sh_plugin *p, sh_redis_cb cb, void *ud, int argc, const char *const *argv,
                              const size_t *argvlen) {
-    if (!p->host->redis) return SH_ERR_UNAVAILABLE;
+    if (!p->host->redis) { /* as documented: the callback still runs, later, with NULL */
+        redis_absent *ra = cb ? calloc(1, sizeof *ra) : NULL;
+        if (ra) {
+            ra->cb = cb;
+            ra->ud = ud;
+            ra->ev = event_new(p->host->base, -1, 0, redis_absent_cb, ra);
+            if (ra->ev) event_active(ra->ev, 0, 0);
+            else free(ra);
+        }
+        return SH_ERR_UNAVAILABLE;
+    }
     return sh_redis_command(p->host->redis, cb, ud, argc, argv, argvlen);
 }
 static int api_redis_subscribe(sh_plugin *p, const char *ch, sh_redis_msg_cb cb, void *ud) {

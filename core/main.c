@@ -98,21 +98,31 @@ static void on_hup(evutil_socket_t sig, short what, void *arg) {
 }
 
 static void host_free(sh_host *h) {
-    sh_media_close_all(h->media); /* stages see on_end while their plugins still live */
+    /* Everything that can still call back into a plugin finishes first, plugins' fini after:
+     * streams end (stages' on_end), sockets disconnect (disconnect hooks), queued bus events are
+     * delivered, workers finish (done callbacks), pending queries and Redis commands fail
+     * (their callbacks run). */
+    sh_media_close_all(h->media);
+    sh_sio_server_free(h->sio);
+    h->sio = NULL;
+    if (h->bus) sh_bus_flush(h->bus);
+    sh_workers_free(h->workers);
+    h->workers = NULL;
+    if (h->db) sh_db_free(h->db);
+    h->db = NULL;
+    sh_ratelimit_free(h->rl);
+    h->rl = NULL;
+    if (h->redis) sh_redis_free(h->redis);
+    h->redis = NULL;
+    if (h->bus) sh_bus_flush(h->bus);
     sh_plugins_fini(h);
+    sh_media_free(h->media);
     if (h->drain_timer) event_free(h->drain_timer);
     if (h->sig_int) event_free(h->sig_int);
     if (h->sig_term) event_free(h->sig_term);
     if (h->sig_hup) event_free(h->sig_hup);
-    sh_media_free(h->media); /* before the plugins' fini: stages get on_end */
-    sh_sio_server_free(h->sio);
     sh_http_free(h->http);
-    if (h->bus) sh_bus_flush(h->bus);
     sh_bus_free(h->bus);
-    sh_workers_free(h->workers);
-    if (h->db) sh_db_free(h->db);
-    sh_ratelimit_free(h->rl);
-    if (h->redis) sh_redis_free(h->redis);
     for (size_t i = 0; i < h->nmigs; i++) {
         free((char *)h->migs[i].plugin);
         free((char *)h->migs[i].id);
