@@ -1,0 +1,2 @@
+# follow plugin: nothing beyond the SDK (json-c comes with the host).
+follow_LIBS :=
