@@ -109,7 +109,7 @@ test('--list-plugins of the installed binary names the route, the migration and 
     assert.ok(out.includes('socket event /hello greet'), out);
   }
   if (minor >= 2) assert.ok(out.includes('media stage hello-meter (sink)'), out);
-  assert.match(out, /registered: 3 routes, \d+ socket events, 1 migrations, \d+ media stages, 1 services, 2 subscriptions/);
+  assert.match(out, /registered: 4 routes, \d+ socket events, 1 migrations, \d+ media stages, 1 services, 2 subscriptions/);
 });
 
 test('a bad value for a declared setting is refused by name', { skip: skipBuild }, async () => {

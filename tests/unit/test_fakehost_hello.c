@@ -105,6 +105,8 @@ static void test_hello_registers_every_kind_of_registration(void **state) {
         "namespace /hello",
         "socket event /hello greet",
         "media stage hello-meter (sink)",
+        "media stage hello-keyframes (sink)",
+        "route GET /api/hello/keyframes",
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         assert_true(sh_fake_registered(f->fh, want[i]));

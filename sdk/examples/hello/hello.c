@@ -14,6 +14,8 @@
  *                     socket joins room "greeters" and is sent "welcome"; each greeting (from
  *                     any node) is broadcast to the room as "greeted"
  *   a media stage (1.2) sink "hello-meter": counts the packets and bytes of every live stream
+ *                     sink "hello-keyframes": counts the video keyframes of each room's latest
+ *                     stream; GET /api/hello/keyframes -> {"<roomId>": count, ...}
  *   a service         "hello" 1.0 (hello.h), and an optional requirement on "auth" 1.0
  *   metrics, a timer  hello_greetings_total, hello_events_total, hello_uptime_seconds
  *
@@ -445,6 +447,68 @@ static const sh_stage_ops hello_meter_ops = {
     .on_end = hello_meter_end,
 };
 
+/* ---- a second sink (SDK 1.2): video keyframes per room ------------------------------------ */
+#define HELLO_KF_ROOMS 64 /* rooms remembered; then the slot of an ended stream is reused */
+
+typedef struct hello_kf {
+    char room[128];
+    uint64_t keyframes; /* of the room's latest stream, live or ended */
+    int live;
+} hello_kf;
+
+static hello_kf hello_kfs[HELLO_KF_ROOMS];
+static size_t hello_nkfs;
+
+/* The stream's state is its room's slot (none: a full table, or a second stream of a live room). */
+static void *hello_kf_start(sh_stream *st, void *ud) {
+    (void)ud;
+    const char *room = hello.host->stream_room(st); /* borrowed while the stream lives */
+    hello_kf *k = NULL;
+    for (size_t i = 0; i < hello_nkfs && !k; i++)
+        if (strcmp(hello_kfs[i].room, room) == 0) k = &hello_kfs[i];
+    if (!k && hello_nkfs < HELLO_KF_ROOMS) k = &hello_kfs[hello_nkfs++];
+    for (size_t i = 0; i < hello_nkfs && !k; i++)
+        if (!hello_kfs[i].live) k = &hello_kfs[i];
+    if (!k || k->live) return NULL;
+    snprintf(k->room, sizeof k->room, "%s", room);
+    k->keyframes = 0;
+    k->live = 1;
+    return k;
+}
+
+static sh_packet *hello_kf_packet(void *state, sh_stream *st, sh_packet *pkt) {
+    hello_kf *k = state;
+    const sh_host_api *h = hello.host;
+    if (k && h->packet_keyframe(pkt)) { /* audio frames are all "key": count the video track's only */
+        const sh_track_info *t = h->stream_track(st, (size_t)h->packet_track(pkt));
+        if (t && t->kind == SH_TRACK_VIDEO) k->keyframes++;
+    }
+    return NULL;
+}
+
+static void hello_kf_end(void *state, sh_stream *st, const char *reason) {
+    (void)st;
+    (void)reason;
+    hello_kf *k = state;
+    if (k) k->live = 0; /* the count stays until the room streams again */
+}
+
+static const sh_stage_ops hello_kf_ops = {
+    .size = sizeof(sh_stage_ops),
+    .on_start = hello_kf_start,
+    .on_packet = hello_kf_packet,
+    .on_end = hello_kf_end,
+};
+
+/* GET /api/hello/keyframes -> {"<roomId>": keyframes, ...} (a literal segment wins over :name) */
+static void hello_keyframes(sh_request *req, void *ud) {
+    (void)ud;
+    json_object *o = json_object_new_object();
+    for (size_t i = 0; i < hello_nkfs; i++)
+        json_object_object_add(o, hello_kfs[i].room, json_object_new_int64((int64_t)hello_kfs[i].keyframes));
+    hello.host->respond_json(req, 200, o);
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 static int hello_init(sh_plugin *self, const sh_host_api *host) {
     memset(&hello, 0, sizeof hello);
@@ -488,6 +552,13 @@ static int hello_init(sh_plugin *self, const sh_host_api *host) {
         host->log(self, SH_LOG_ERROR, "media stage registration failed (status %d)", rc);
         return rc;
     }
+    hello_nkfs = 0;
+    if (hello.media &&
+        ((rc = host->media_stage(self, "hello-keyframes", SH_STAGE_SINK, &hello_kf_ops, NULL)) != SH_OK ||
+         (rc = host->http_route(self, "GET", "/api/hello/keyframes", 0, hello_keyframes, NULL)) != SH_OK)) {
+        host->log(self, SH_LOG_ERROR, "keyframe counter registration failed (status %d)", rc);
+        return rc;
+    }
 
     hello.m_greetings = host->metric_new(self, SH_METRIC_COUNTER, "hello_greetings_total", "Greetings answered", NULL);
     hello.m_events = host->metric_new(self, SH_METRIC_COUNTER, "hello_events_total", "hello.* bus events seen", NULL);
@@ -515,6 +586,7 @@ static void hello_stop(sh_plugin *self) {
 static void hello_fini(sh_plugin *self) {
     (void)self;
     memset(&hello, 0, sizeof hello); /* nothing allocated outlives a request */
+    hello_nkfs = 0;
 }
 
 static const sh_plugin_desc hello_desc = {
