@@ -221,6 +221,16 @@ bool hls_playlist_ended(const struct hls_playlist *pl)
     return pl && pl->ended;
 }
 
+int hls_playlist_resume(struct hls_playlist *pl)
+{
+    if (!pl)
+        return HLS_PL_EINVAL;
+    if (!pl->ended)
+        return HLS_PL_ESTATE;
+    pl->ended = false;
+    return HLS_PL_OK;
+}
+
 uint64_t hls_playlist_first_msn(const struct hls_playlist *pl)
 {
     if (!pl)
@@ -576,16 +586,15 @@ int hls_uri_format(const struct hls_uri *u, char *buf, size_t cap)
     if (!u || !buf || cap == 0)
         return HLS_PL_EINVAL;
     buf[0] = '\0';
-    static const char *const forms[] = {
-        [HLS_URI_INIT] = "init%" PRIu64 ".mp4",
-        [HLS_URI_SEGMENT] = "seg%" PRIu64 ".m4s",
-        [HLS_URI_PART] = "part%" PRIu64 ".m4s",
-    };
     if (u->kind < HLS_URI_INIT || u->kind > HLS_URI_PART ||
         (u->kind == HLS_URI_INIT && u->n > UINT32_MAX))
         return HLS_PL_EINVAL;
+    /* literal formats (-Wformat-nonliteral under -Wformat=2) */
+    static const char *const prefixes[] = {
+        [HLS_URI_INIT] = "init", [HLS_URI_SEGMENT] = "seg", [HLS_URI_PART] = "part"};
     char tmp[32]; /* longest: "part" + 20 digits + ".m4s" */
-    int n = snprintf(tmp, sizeof(tmp), forms[u->kind], u->n);
+    int n = snprintf(tmp, sizeof(tmp), "%s%" PRIu64 "%s", prefixes[u->kind], u->n,
+                     u->kind == HLS_URI_INIT ? ".mp4" : ".m4s");
     if (n < 0 || (size_t)n >= sizeof(tmp) || (size_t)n >= cap)
         return HLS_PL_EINVAL;
     memcpy(buf, tmp, (size_t)n + 1);

@@ -167,6 +167,19 @@ int hls_playlist_end(struct hls_playlist *pl);
 
 bool hls_playlist_ended(const struct hls_playlist *pl);
 
+/*
+ * Reopens an ended playlist for the next publisher session of the same
+ * rendition (a reconnect within the grace period): EXT-X-ENDLIST goes, the
+ * preload hint comes back, numbering (MSN, parts, discontinuity sequence, init
+ * generations) continues. The caller flags the discontinuity
+ * (hls_playlist_mark_discontinuity) before adding parts. This bends rfc8216bis
+ * 6.2.1 (nothing may change after EXT-X-ENDLIST) on purpose: a client that saw
+ * the ENDLIST stopped reloading and must load the playlist again; one that did
+ * not continues across an EXT-X-DISCONTINUITY. ESTATE if the playlist has not
+ * ended.
+ */
+int hls_playlist_resume(struct hls_playlist *pl);
+
 /* Media Sequence Number of the first listed segment (EXT-X-MEDIA-SEQUENCE). */
 uint64_t hls_playlist_first_msn(const struct hls_playlist *pl);
 

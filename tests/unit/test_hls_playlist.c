@@ -421,6 +421,48 @@ static void test_playlist_endlist_replaces_preload_hint(void **state)
     hls_playlist_free(pl);
 }
 
+static void test_playlist_resume_after_end_continues_numbering_with_a_discontinuity(void **state)
+{
+    (void)state;
+    struct hls_playlist *pl = make(4, 2, 500000);
+    assert_int_equal(hls_playlist_resume(pl), HLS_PL_ESTATE); /* not ended */
+    add_segment(pl, 4, 500000, T0);
+    ADD(pl, 500000, true, T0 + 2000);
+    assert_int_equal(hls_playlist_end(pl), HLS_PL_OK);
+    uint64_t next_msn = hls_playlist_next_msn(pl);
+    struct hls_part_ref before;
+    hls_playlist_next_part(pl, &before);
+    struct hls_query q = {.has_msn = true, .msn = next_msn + 1};
+    assert_int_equal(hls_playlist_reload_state(pl, &q), HLS_RELOAD_READY); /* ended: no blocking */
+
+    /* the publisher comes back: same playlist, ENDLIST gone, new init, discontinuity */
+    assert_int_equal(hls_playlist_resume(pl), HLS_PL_OK);
+    assert_false(hls_playlist_ended(pl));
+    assert_int_equal(hls_playlist_mark_discontinuity(pl, true), HLS_PL_OK);
+    assert_int_equal(hls_playlist_init_gen(pl), 1);
+    struct parsed r;
+    check_only(pl, HLS_SKIP_NO, &r);
+    assert_false(r.endlist);
+    assert_true(r.hint);
+    assert_int_equal(r.hint_part, before.seq);
+    q = (struct hls_query){.has_msn = true, .msn = next_msn, .has_part = true, .part = 0};
+    assert_int_equal(hls_playlist_reload_state(pl, &q), HLS_RELOAD_BLOCK);
+    add_segment(pl, 4, 500000, T0 + 60000);
+    assert_int_equal(hls_playlist_reload_state(pl, &q), HLS_RELOAD_READY);
+    char *text = render(pl, HLS_SKIP_NO, &r);
+    assert_int_equal(r.ndisc, 1);
+    assert_int_equal(r.nsegs, 3);
+    assert_non_null(strstr(text, "#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"init1.mp4\"\n"
+                                 "#EXT-X-PROGRAM-DATE-TIME:2026-01-01T00:01:00.000Z\n"));
+    free(text);
+    struct hls_segment_info si;
+    assert_int_equal(hls_playlist_segment(pl, next_msn, &si), HLS_PL_OK);
+    assert_int_equal(si.first_part_seq, before.seq);
+    assert_int_equal(si.init_gen, 1);
+    assert_true(si.discontinuity);
+    hls_playlist_free(pl);
+}
+
 static void test_playlist_discontinuity_and_its_sequence(void **state)
 {
     (void)state;
@@ -784,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_playlist_parts_sum_to_segment_duration),
         cmocka_unit_test(test_playlist_drops_parts_older_than_three_target_durations),
         cmocka_unit_test(test_playlist_endlist_replaces_preload_hint),
+        cmocka_unit_test(test_playlist_resume_after_end_continues_numbering_with_a_discontinuity),
         cmocka_unit_test(test_playlist_discontinuity_and_its_sequence),
         cmocka_unit_test(test_playlist_new_init_generation_gets_its_own_map),
         cmocka_unit_test(test_playlist_delta_update_skips_segments_past_skip_boundary),
