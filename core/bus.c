@@ -42,6 +42,8 @@ static void deliver(sh_bus *b, pending *p) {
     }
 }
 
+int sh_bus_pending(const sh_bus *b) { return b && b->head != NULL; }
+
 void sh_bus_flush(sh_bus *b) {
     while (b->head) {
         pending *p = b->head;

@@ -19,6 +19,8 @@ void sh_bus_free(sh_bus *b);
 int sh_bus_subscribe(sh_bus *b, const char *who, const char *topic, sh_event_cb cb, void *ud);
 /* Takes payload (NULL = {}). */
 int sh_bus_publish(sh_bus *b, const char *topic, json_object *payload, unsigned flags);
+/* 1 if deliveries are queued. */
+int sh_bus_pending(const sh_bus *b);
 /* Deliver everything queued now (shutdown). */
 void sh_bus_flush(sh_bus *b);
 

@@ -582,6 +582,7 @@ void sh_eio_server_free(sh_eio_server *srv) {
 
 size_t sh_eio_server_count(const sh_eio_server *srv) { return srv ? srv->count : 0; }
 const char *sh_eio_session_id(const sh_eio_session *s) { return s->sid; }
+int sh_eio_session_closed(const sh_eio_session *s) { return s->closed; }
 const char *sh_eio_session_remote(const sh_eio_session *s) { return s->remote; }
 const char *sh_eio_session_transport(const sh_eio_session *s) { return s->upgraded ? "websocket" : "polling"; }
 void sh_eio_session_set_data(sh_eio_session *s, void *data) { s->data = data; }

@@ -81,6 +81,8 @@ void sh_eio_blob_unref(sh_eio_blob *b);
 void sh_eio_close(sh_eio_session *s, const char *reason);
 
 const char *sh_eio_session_id(const sh_eio_session *s);
+/* 1 once the session is closing (its memory stays valid until the end of this loop turn). */
+int sh_eio_session_closed(const sh_eio_session *s);
 const char *sh_eio_session_remote(const sh_eio_session *s);
 const char *sh_eio_session_transport(const sh_eio_session *s); /* "polling" or "websocket" */
 void sh_eio_session_set_data(sh_eio_session *s, void *data);

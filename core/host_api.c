@@ -372,19 +372,82 @@ static int api_sio_on_disconnect(sh_plugin *p, const char *nsp, sh_sio_disconnec
 }
 static int api_sio_emit_room(sh_plugin *p, const char *nsp, const char *room, const char *event, json_object *data,
                              sh_socket *except) {
-    if (!room) {
+    if (!room || !p->host->sio) { /* no room, or Socket.IO already gone at shutdown */
         json_object_put(data);
         return SH_ERR_INVALID;
     }
     return sh_sio_emit_room(p->host->sio, nsp, room, event, data, except);
 }
 static int api_sio_emit_all(sh_plugin *p, const char *nsp, const char *event, json_object *data) {
+    if (!p->host->sio) {
+        json_object_put(data);
+        return SH_ERR_STATE;
+    }
     return sh_sio_emit_room(p->host->sio, nsp, NULL, event, data, NULL);
 }
 static size_t api_sio_room_size(sh_plugin *p, const char *nsp, const char *room) {
+    if (!p->host->sio) return 0;
     return sh_sio_room_size(p->host->sio, nsp, room);
 }
 static const void *api_sio_binary_data(json_object *v, size_t *len) { return sh_sio_binary_data(v, len); }
+
+/* ---- file descriptors ----------------------------------------------------------------------- */
+struct sh_io {
+    struct event *ev;
+    sh_host *h;
+    int fd;
+    unsigned events;
+    sh_io_cb cb;
+    void *ud;
+};
+
+static void io_fire(evutil_socket_t fd, short what, void *arg) {
+    sh_io *io = arg;
+    unsigned ev = ((what & EV_READ) ? SH_IO_READ : 0) | ((what & EV_WRITE) ? SH_IO_WRITE : 0);
+    io->cb((int)fd, ev, io->ud);
+}
+
+static int io_arm(sh_io *io, unsigned events) {
+    if (io->ev) {
+        event_del(io->ev);
+        event_free(io->ev);
+        io->ev = NULL;
+    }
+    io->events = events;
+    if (!events) return SH_OK;
+    short what = (short)(EV_PERSIST | ((events & SH_IO_READ) ? EV_READ : 0) | ((events & SH_IO_WRITE) ? EV_WRITE : 0));
+    io->ev = event_new(io->h->base, io->fd, what, io_fire, io);
+    if (!io->ev || event_add(io->ev, NULL) < 0) return SH_ERR;
+    return SH_OK;
+}
+
+static sh_io *api_io_watch(sh_plugin *p, int fd, unsigned events, sh_io_cb cb, void *ud) {
+    if (fd < 0 || !cb) return NULL;
+    sh_io *io = calloc(1, sizeof *io);
+    if (!io) return NULL;
+    *io = (sh_io){NULL, p->host, fd, 0, cb, ud};
+    if (io_arm(io, events) != SH_OK) {
+        if (io->ev) event_free(io->ev);
+        free(io);
+        return NULL;
+    }
+    return io;
+}
+
+static int api_io_set(sh_io *io, unsigned events) {
+    if (!io) return SH_ERR_INVALID;
+    if (events == io->events) return SH_OK;
+    return io_arm(io, events);
+}
+
+static void api_io_close(sh_io *io) {
+    if (!io) return;
+    if (io->ev) {
+        event_del(io->ev);
+        event_free(io->ev); /* libevent allows freeing an event from inside its own callback */
+    }
+    free(io);
+}
 
 /* ---- media -------------------------------------------------------------------------------- */
 static int api_media_stage(sh_plugin *p, const char *name, sh_stage_kind kind, const sh_stage_ops *ops, void *ud) {
@@ -515,4 +578,7 @@ void sh_host_api_fill(sh_host_api *a) {
     a->packet_ref = sh_packet_ref;
     a->packet_unref = sh_packet_unref;
     a->packet_new = sh_packet_new;
+    a->io_watch = api_io_watch;
+    a->io_set = api_io_set;
+    a->io_close = api_io_close;
 }

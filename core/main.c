@@ -54,6 +54,13 @@ int sh_host_add_migration(sh_host *h, const char *plugin, const char *id, const 
     return SH_OK;
 }
 
+/* Idle: no request in flight, no queued bus delivery, no query queued or running. */
+static int host_idle(sh_host *h) {
+    sh_db_stats st = {0};
+    if (h->db) sh_db_stats_get(h->db, &st);
+    return sh_http_inflight(h->http) == 0 && !sh_bus_pending(h->bus) && st.busy == 0 && st.queued == 0;
+}
+
 static void drain_check(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -61,12 +68,13 @@ static void drain_check(evutil_socket_t fd, short what, void *arg) {
     static uint64_t started;
     if (!started) started = sh_now_ms();
     uint64_t grace = (uint64_t)sh_cfg_i(&h->cfg->server, "shutdown_grace_ms");
-    if (sh_http_inflight(h->http) == 0 || sh_now_ms() - started >= grace) {
-        if (sh_http_inflight(h->http)) SH_LOG_W("core", "%u requests still in flight after the grace period", sh_http_inflight(h->http));
+    if (host_idle(h) || sh_now_ms() - started >= grace) {
+        if (!host_idle(h))
+            SH_LOG_W("core", "shutdown grace over with work left (%u requests in flight)", sh_http_inflight(h->http));
         event_base_loopexit(h->base, NULL);
         return;
     }
-    struct timeval tv = {0, 50000};
+    struct timeval tv = {0, 20000};
     event_add(h->drain_timer, &tv);
 }
 
@@ -81,9 +89,11 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg) {
     SH_LOG_I("core", "%s: draining (stop accepting, finish requests in flight)", sig == SIGINT ? "SIGINT" : "SIGTERM");
     h->phase = SH_PHASE_STOP;
     sh_http_stop_accepting(h->http);
-    sh_media_close_all(h->media); /* publishers' streams end: HLS gets ENDLIST, viewers stream-ended */
+    /* plugins stop in reverse load order (sources end their own streams); then the host ends any
+     * stream left, so publishers' viewers get stream-ended and HLS its ENDLIST. The loop keeps
+     * running until the bus, the database and requests in flight are idle (or the grace ends). */
     sh_plugins_stop(h);
-    if (h->db) sh_db_drain(h->db);
+    sh_media_close_all(h->media);
     h->drain_timer = evtimer_new(h->base, drain_check, h);
     struct timeval tv = {0, 0};
     event_add(h->drain_timer, &tv);

@@ -30,6 +30,7 @@ typedef struct handler {
     char *event;
     sh_sio_handler fn;
     void *ud;
+    sh_plugin *owner;
 } handler;
 
 typedef struct hook {
@@ -133,15 +134,14 @@ int sh_sio_namespace(sh_sio_server *srv, const char *name) {
 }
 
 int sh_sio_on(sh_sio_server *srv, sh_plugin *p, const char *name, const char *event, sh_sio_handler fn, void *ud) {
-    (void)p;
     if (!event || !*event || !fn || sh_sio_namespace(srv, name) != SH_OK) return SH_ERR_INVALID;
     nsp *ns = find_nsp(srv, name);
-    for (size_t i = 0; i < ns->nhandlers; i++)
-        if (strcmp(ns->handlers[i].event, event) == 0) return SH_ERR_EXISTS;
+    for (size_t i = 0; i < ns->nhandlers; i++) /* several plugins may handle one event, once each */
+        if (strcmp(ns->handlers[i].event, event) == 0 && ns->handlers[i].owner == p) return SH_ERR_EXISTS;
     handler *nh = realloc(ns->handlers, (ns->nhandlers + 1) * sizeof *nh);
     if (!nh) return SH_ERR_NOMEM;
     ns->handlers = nh;
-    ns->handlers[ns->nhandlers++] = (handler){strdup(event), fn, ud};
+    ns->handlers[ns->nhandlers++] = (handler){strdup(event), fn, ud, p};
     return SH_OK;
 }
 
@@ -542,6 +542,7 @@ static void finish_connect(sio_conn *c, nsp *ns, json_object *auth, const sh_ide
     c->socks[c->nsocks++] = s;
     srv->nsockets++;
     sh_metric_set(srv->m_sockets, (double)srv->nsockets);
+    sh_sio_join(s, s->id); /* reach one socket on any node: emit to the room named by its id */
     if (s->user_id > 0) {
         char room[48];
         snprintf(room, sizeof room, "user:%lld", (long long)s->user_id);
@@ -614,14 +615,16 @@ static void dispatch_event(sio_conn *c, sh_sio_packet *pkt) {
     if (!s) return; /* not connected to that namespace: ignored, as the reference server does */
     const char *event = sh_sio_event_name(pkt);
     nsp *ns = s->ns;
+    sh_eio_session *es = c->es; /* outlives this call even if a handler closes it (freed later) */
     sh_metric_add(c->srv->m_events, 1);
+    int first = 1;
     for (size_t i = 0; i < ns->nhandlers; i++) {
         if (strcmp(ns->handlers[i].event, event) != 0) continue;
         size_t n = json_object_array_length(pkt->data);
         json_object *args = json_object_new_array_ext(n > 1 ? (int)n - 1 : 1);
         for (size_t k = 1; k < n; k++) json_object_array_add(args, json_object_get(json_object_array_get_idx(pkt->data, k)));
         sh_ack *ack = NULL;
-        if (pkt->ack_id >= 0) {
+        if (pkt->ack_id >= 0 && first) { /* only the first handler answers the ack */
             ack = calloc(1, sizeof *ack);
             if (ack) {
                 ack->sock = s;
@@ -630,9 +633,11 @@ static void dispatch_event(sio_conn *c, sh_sio_packet *pkt) {
                 s->acks = ack;
             }
         }
+        first = 0;
         ns->handlers[i].fn(s, event, args, ack, ns->handlers[i].ud);
         json_object_put(args);
-        return;
+        /* a handler may have closed the session (c is then freed) or disconnected the socket */
+        if (sh_eio_session_closed(es) || conn_socket(c, ns->name) != s) return;
     }
 }
 

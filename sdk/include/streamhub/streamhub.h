@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SH_ABI_MAJOR 1
-#define SH_ABI_MINOR 2 /* 1.0: foundation; 1.1: Socket.IO; 1.2: media pipeline */
+#define SH_ABI_MINOR 3 /* 1.0: foundation; 1.1: Socket.IO; 1.2: media pipeline; 1.3: fd watches */
 #define SH_VERSION_STRING "0.1.0"
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -62,6 +62,7 @@ typedef struct sh_socket sh_socket; /* one Socket.IO socket (a client in one nam
 typedef struct sh_ack sh_ack;       /* a pending acknowledgement the client asked for */
 typedef struct sh_stream sh_stream; /* one live stream: a publish session bound to a room */
 typedef struct sh_packet sh_packet; /* one reference-counted media packet */
+typedef struct sh_io sh_io;         /* a watch on a file descriptor, on the host's loop */
 
 /* ---- the descriptor ----------------------------------------------------------------------- */
 
@@ -229,6 +230,11 @@ typedef struct sh_stage_ops {
  * reason: "unpublished", "disconnected", "idle_timeout", "key_reset", "replaced", "shutdown". */
 #define SH_TOPIC_STREAM_STARTED "stream.started"
 #define SH_TOPIC_STREAM_ENDED "stream.ended"
+
+/* A file descriptor became readable and/or writable (events: SH_IO_READ | SH_IO_WRITE). */
+typedef void (*sh_io_cb)(int fd, unsigned events, void *ud);
+#define SH_IO_READ 0x1u
+#define SH_IO_WRITE 0x2u
 
 /* ---- constants for the table -------------------------------------------------------------- */
 #define SH_ROUTE_AUTH 0x1u     /* needs `Authorization: Bearer`; 401 without a valid token */
@@ -417,9 +423,12 @@ struct sh_host_api {
                      void *ud);
 
     /* -- 1.1: realtime (Socket.IO v5 over Engine.IO v4) ---------------------------------- */
+    /* Every socket is also in a room named by its id (sio_id), so a plugin can reach one socket
+     * on any node with sio_emit_room. */
     /* Make a namespace exist ("/" always does). init only. */
     int (*sio_namespace)(sh_plugin *self, const char *nsp);
-    /* Handle `event` in `nsp` (one handler per namespace and event). init only. */
+    /* Handle `event` in `nsp`. init only. Several plugins may handle the same event: each is
+     * called in load order; only the first gets the ack handle (the others get NULL). */
     int (*sio_on)(sh_plugin *self, const char *nsp, const char *event, sh_sio_handler handler, void *ud);
     int (*sio_on_connect)(sh_plugin *self, const char *nsp, sh_sio_connect_cb cb, void *ud);
     int (*sio_on_disconnect)(sh_plugin *self, const char *nsp, sh_sio_disconnect_cb cb, void *ud);
@@ -491,6 +500,15 @@ struct sh_host_api {
     void (*packet_unref)(sh_packet *pkt);
     /* A new packet (for filters), data copied. */
     sh_packet *(*packet_new)(const sh_packet_info *info);
+
+    /* -- 1.3: file descriptors on the host's loop (for plugins that run their own protocol) - */
+    /* Watch `fd` (non-blocking, the plugin's own) for `events`; cb runs on the loop each time it
+     * is ready (level-triggered) until io_close. NULL on error. */
+    sh_io *(*io_watch)(sh_plugin *self, int fd, unsigned events, sh_io_cb cb, void *ud);
+    /* Change what is watched (0 = nothing for now). */
+    int (*io_set)(sh_io *io, unsigned events);
+    /* Stop watching and free the watch (the fd is not closed). Safe inside its own callback. */
+    void (*io_close)(sh_io *io);
 };
 
 #ifdef __cplusplus
