@@ -8,6 +8,13 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import Icon from './Icon.jsx';
 import { QUALITY_LABEL, atLiveEdge, connectionQuality, formatBitrate, formatLatency } from '../lib/quality.js';
 
+// One playback session id per page view: the server counts HLS viewers by it (GET /hls/:room/stats).
+const PLAYBACK_SESSION = (globalThis.crypto?.randomUUID?.() || `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9-]/g, '');
+export function withSession(src) {
+  if (!src) return src;
+  return `${src}${src.includes('?') ? '&' : '?'}_sid=${PLAYBACK_SESSION}`;
+}
+
 const STALL_WINDOW_MS = 60000;
 
 function bufferedAhead(video) {
@@ -118,9 +125,9 @@ export default function HlsPlayer({ src, poster, live = true, title = 'Live stre
           retryLater(manifest ? 4000 : 3000);
         });
         hls.attachMedia(video);
-        hls.loadSource(src);
+        hls.loadSource(withSession(src));
       } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-        video.src = src;
+        video.src = withSession(src);
         video.addEventListener('loadedmetadata', tryPlay, { once: true });
       } else {
         setStatus('unsupported');
