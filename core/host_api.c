@@ -407,17 +407,22 @@ static void io_fire(evutil_socket_t fd, short what, void *arg) {
     io->cb((int)fd, ev, io->ud);
 }
 
+/* (Re)arm the one event of a watch with new interest: no allocation per change. */
 static int io_arm(sh_io *io, unsigned events) {
-    if (io->ev) {
-        event_del(io->ev);
-        event_free(io->ev);
-        io->ev = NULL;
+    if (io->ev) event_del(io->ev);
+    if (!events) {
+        io->events = 0;
+        return SH_OK;
     }
-    io->events = events;
-    if (!events) return SH_OK;
     short what = (short)(EV_PERSIST | ((events & SH_IO_READ) ? EV_READ : 0) | ((events & SH_IO_WRITE) ? EV_WRITE : 0));
-    io->ev = event_new(io->h->base, io->fd, what, io_fire, io);
-    if (!io->ev || event_add(io->ev, NULL) < 0) return SH_ERR;
+    if (!io->ev) {
+        io->ev = event_new(io->h->base, io->fd, what, io_fire, io);
+        if (!io->ev) return SH_ERR_NOMEM;
+    } else if (event_assign(io->ev, io->h->base, io->fd, what, io_fire, io) < 0) {
+        return SH_ERR;
+    }
+    if (event_add(io->ev, NULL) < 0) return SH_ERR;
+    io->events = events; /* only once armed: a failed change is retried by the next io_set */
     return SH_OK;
 }
 

@@ -173,7 +173,7 @@ static void do_start(rtmp_conn *c) {
         return;
     }
     c->started = 1;
-    event_del(c->start_timer);
+    rtmp_conn_disarm(c, RTMP_TIMER_START);
     const sh_track_info *v = c->video.index >= 0 ? rtmp_g.host->stream_track(c->stream, (size_t)c->video.index) : NULL;
     const sh_track_info *a = c->audio.index >= 0 ? rtmp_g.host->stream_track(c->stream, (size_t)c->audio.index) : NULL;
     char vdesc[96] = "none", adesc[96] = "none";
@@ -205,14 +205,13 @@ static void maybe_start(rtmp_conn *c, enum start_trigger trig) {
 
 void rtmp_ingest_begin(rtmp_conn *c) {
     rtmp_ingest_reset(c);
-    event_del(c->start_timer);
-    rtmp_timer_arm(c->start_timer, RTMP_START_WAIT_MS);
+    rtmp_conn_arm(c, RTMP_TIMER_START, RTMP_START_WAIT_MS);
 }
 
 void rtmp_ingest_start_fired(rtmp_conn *c) {
     if (!c->stream || c->started || c->dead) return;
     maybe_start(c, TRIG_FORCE);
-    if (!c->started && !c->dead) rtmp_timer_arm(c->start_timer, RTMP_START_WAIT_MS); /* nothing yet: wait on */
+    if (!c->started && !c->dead) rtmp_conn_arm(c, RTMP_TIMER_START, RTMP_START_WAIT_MS); /* nothing yet: wait on */
 }
 
 /* A packet in order of arrival: timestamps made monotonic for its track, then pushed or held. */

@@ -1,2 +1,2 @@
-# rtmp plugin: libevent (its own listener and bufferevents), libcrypto (handshake HMAC-SHA256).
-rtmp_LIBS := $(shell pkg-config --libs libevent libcrypto)
+# rtmp plugin: libcrypto (handshake HMAC-SHA256). Sockets are watched on the host loop (SDK 1.3).
+rtmp_LIBS := $(shell pkg-config --libs libcrypto)

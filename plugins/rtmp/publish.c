@@ -116,8 +116,7 @@ static void refuse(rtmp_conn *c, const char *code, const char *desc, const char 
     c->refuse_reason = reason;
     if (delay_ms) {
         rtmp_conn_pause(c);
-        event_del(c->later);
-        rtmp_timer_arm(c->later, delay_ms);
+        rtmp_conn_arm(c, RTMP_TIMER_LATER, delay_ms);
         return;
     }
     if (send_status(c, "error", code, desc) == 0) rtmp_conn_close_after_flush(c, "disconnected");
@@ -141,7 +140,7 @@ void rtmp_publish_end(rtmp_conn *c, const char *reason) {
         rtmp_g.host->stream_close(st, reason);
     }
     rtmp_ingest_reset(c);
-    if (c->start_timer) event_del(c->start_timer);
+    rtmp_conn_disarm(c, RTMP_TIMER_START);
     if (c->pub != RTMP_PUB_REFUSING) {
         c->pub = RTMP_PUB_NONE;
         c->user_id = 0;
@@ -162,7 +161,6 @@ void rtmp_kick_user(int64_t user_id, const char *reason) {
             rtmp_conn_close_after_flush(c, reason);
         rtmp_conn_release(c);
     }
-    rtmp_kick();
 }
 
 /* ---- the publish flow --------------------------------------------------------------------- */
@@ -183,7 +181,7 @@ static void go_live(rtmp_conn *c, const char *room_id) {
     c->idle_bytes = 0;
     rtmp_g.npublishers++;
     rtmp_g.host->metric_set(rtmp_g.m_publishers, (double)rtmp_g.npublishers);
-    event_del(c->deadline);
+    rtmp_conn_disarm(c, RTMP_TIMER_DEADLINE);
     uint8_t b[RTMP_UC_MAX_LEN];
     struct rtmp_user_control uc = {.event = RTMP_UC_STREAM_BEGIN, .value = c->pub_msid};
     size_t n = rtmp_uc_put(b, &uc);
@@ -207,7 +205,6 @@ static void on_room(int status, const sh_room_info *room, void *ud) {
             refuse(c, "NetStream.Publish.Failed", "rooms are unavailable, try again", "unavailable", 0);
     }
     rtmp_conn_release(c);
-    rtmp_kick();
 }
 
 static void on_rate(int allowed, uint64_t retry_after_ms, void *ud) {
@@ -271,7 +268,6 @@ static void on_auth(int status, const sh_identity *who, void *ud) {
     }
 out:
     rtmp_conn_release(c);
-    rtmp_kick();
 }
 
 static int cmd_publish(rtmp_conn *c, const struct amf0_command *cmd, uint32_t msid) {

@@ -1,26 +1,28 @@
 /*
  * plugins/rtmp/rtmp.c - the rtmp plugin: RTMP ingest (OBS, ffmpeg) into the media pipeline.
  *
- * This file: the descriptor and settings, init/start/stop/fini, the TCP listener, the pump that
- * turns the plugin's private event base from a host timer (see rtmp_plugin.h for why), the table
- * of addresses refused after too many wrong stream keys, metrics, and the stream-key-reset
- * subscription. Connections, commands and media live in conn.c, publish.c and ingest.c.
+ * This file: the descriptor and settings, init/start/stop/fini, the listening socket (the
+ * plugin's own, non-blocking, watched on the host loop with host->io_watch; up to
+ * RTMP_ACCEPTS_PER_WAKE connections accepted per wake-up), the table of addresses refused after
+ * too many wrong stream keys, metrics, and the stream-key-reset subscription. Connections,
+ * commands and media live in conn.c, publish.c and ingest.c.
  *
- * Ownership: rtmp_g is the plugin's only state; the private base, the listener and the pump timer
- * are created in start and released in stop/fini. Threads: loop thread only.
+ * Ownership: rtmp_g is the plugin's only state; the listening socket and its watch are created
+ * in start and released in stop (fini if stop never ran), with every connection. Threads: loop
+ * thread only.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "plugins/rtmp/rtmp_plugin.h"
 
 rtmp_state rtmp_g;
-
-#define IDLE_POLL_MS 25 /* pump interval while no connection is open */
 
 static const sh_setting rtmp_settings[] = {
     {"port", SH_CFG_INT, "1935", 0, 65535, 0, "TCP port of the RTMP ingest (0 = any free port, logged)"},
@@ -40,7 +42,6 @@ static const sh_setting rtmp_settings[] = {
      "wrong stream keys per address per window before the address is refused (0 = no limit)"},
     {"auth_fail_window_ms", SH_CFG_INT, "60000", 1000, 86400000, 0, "window of auth_fail_limit"},
     {"auth_fail_delay_ms", SH_CFG_INT, "1000", 0, 10000, 0, "a wrong stream key is answered after this delay"},
-    {"poll_ms", SH_CFG_INT, "2", 1, 50, 0, "how often open connections are serviced (SDK 1.2 has no fd watching)"},
     {"max_output_bytes", SH_CFG_INT, "1048576", 65536, 67108864, 0,
      "bytes queued towards a client that does not read before it is dropped"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
@@ -97,95 +98,132 @@ void rtmp_ip_block(const char *ip, uint64_t ms) {
     rtmp_g.blocks[at].until_ms = until;
 }
 
-/* ---- the pump ----------------------------------------------------------------------------- */
-static void pump_schedule(uint64_t ms);
-
-static void pump_fire(void *ud) {
-    (void)ud;
-    rtmp_g.pump = NULL; /* a one-shot timer that fired: never cancel it */
-    if (!rtmp_g.running) return;
-    event_base_loop(rtmp_g.base, EVLOOP_NONBLOCK);
-    if (rtmp_g.running) pump_schedule(rtmp_g.nconns ? rtmp_g.cfg.poll_ms : IDLE_POLL_MS);
-}
-
-static void pump_schedule(uint64_t ms) {
-    if (rtmp_g.pump || !rtmp_g.running) return;
-    rtmp_g.pump = rtmp_g.host->timer_add(rtmp_g.self, ms, 0, pump_fire, NULL);
-    if (!rtmp_g.pump) rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot add the pump timer");
-}
-
-/* Something happened outside the pump (e.g. an answer was queued): turn the base soon. */
-void rtmp_kick(void) {
-    if (!rtmp_g.running) return;
-    if (rtmp_g.pump) {
-        rtmp_g.host->timer_cancel(rtmp_g.pump);
-        rtmp_g.pump = NULL;
-    }
-    pump_schedule(1);
-}
-
 /* ---- the listener ------------------------------------------------------------------------- */
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *ud) {
-    (void)l;
+static void on_listen_io(int fd, unsigned events, void *ud);
+
+static void on_accept_retry(void *ud) {
     (void)ud;
-    rtmp_conn_accept(fd, sa, salen);
+    rtmp_g.accept_retry = NULL; /* a one-shot timer that fired: never cancel it */
+    if (rtmp_g.running && rtmp_g.listen_io && rtmp_g.host->io_set(rtmp_g.listen_io, SH_IO_READ) != SH_OK)
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot watch the listening socket again: no new connections");
 }
 
-static void on_accept_error(struct evconnlistener *l, void *ud) {
-    (void)l;
-    (void)ud;
+/* accept failed for want of resources (file descriptors, memory): the listener would be ready
+ * again at once, so it is left alone for RTMP_ACCEPT_RETRY_MS. */
+static void accept_failed(int err) {
     static uint64_t warned;
     uint64_t now = rtmp_g.host->now_ms(rtmp_g.self);
-    int err = EVUTIL_SOCKET_ERROR();
     if (!warned || now - warned > 10000) {
         warned = now;
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_WARN, "accept failed: %s", evutil_socket_error_to_string(err));
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_WARN, "accept failed: %s", strerror(err));
     }
+    if (rtmp_g.accept_retry) return;
+    rtmp_g.accept_retry = rtmp_g.host->timer_add(rtmp_g.self, RTMP_ACCEPT_RETRY_MS, 0, on_accept_retry, NULL);
+    if (rtmp_g.accept_retry) rtmp_g.host->io_set(rtmp_g.listen_io, 0);
+}
+
+static void on_listen_io(int fd, unsigned events, void *ud) {
+    (void)events;
+    (void)ud;
+    for (int i = 0; i < RTMP_ACCEPTS_PER_WAKE && rtmp_g.running; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        int cfd = accept4(fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd >= 0) {
+            rtmp_conn_accept(cfd, (struct sockaddr *)&ss, sslen);
+            continue;
+        }
+        switch (errno) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+            return;
+        case EINTR:
+        case ECONNABORTED: /* the peer gave up while queued, and errors accept(2) says to retry on */
+        case EPROTO:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case EPERM: /* firewall */
+            continue;
+        default: /* EMFILE, ENFILE, ENOBUFS, ENOMEM */
+            accept_failed(errno);
+            return;
+        }
+    }
+}
+
+static void listen_close(void) {
+    if (rtmp_g.accept_retry) {
+        rtmp_g.host->timer_cancel(rtmp_g.accept_retry);
+        rtmp_g.accept_retry = NULL;
+    }
+    if (rtmp_g.listen_io) rtmp_g.host->io_close(rtmp_g.listen_io);
+    rtmp_g.listen_io = NULL;
+    if (rtmp_g.listen_fd >= 0) close(rtmp_g.listen_fd);
+    rtmp_g.listen_fd = -1;
 }
 
 static int listen_now(void) {
     char addr[128];
     struct sockaddr_storage ss;
-    int sslen;
-    const char *bind = rtmp_g.cfg.bind;
+    socklen_t sslen;
+    const char *bind_addr = rtmp_g.cfg.bind;
+    int v6 = strchr(bind_addr, ':') != NULL;
     memset(&ss, 0, sizeof ss);
-    if (strchr(bind, ':')) {
+    if (v6) {
         struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
         s6->sin6_family = AF_INET6;
         s6->sin6_port = htons((uint16_t)rtmp_g.cfg.port);
-        sslen = (int)sizeof *s6;
-        snprintf(addr, sizeof addr, "[%s]:%d", bind, rtmp_g.cfg.port);
-        if (inet_pton(AF_INET6, bind, &s6->sin6_addr) != 1) sslen = 0;
+        sslen = (socklen_t)sizeof *s6;
+        snprintf(addr, sizeof addr, "[%s]:%d", bind_addr, rtmp_g.cfg.port);
+        if (inet_pton(AF_INET6, bind_addr, &s6->sin6_addr) != 1) sslen = 0;
     } else {
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
         s4->sin_family = AF_INET;
         s4->sin_port = htons((uint16_t)rtmp_g.cfg.port);
-        sslen = (int)sizeof *s4;
-        snprintf(addr, sizeof addr, "%s:%d", bind, rtmp_g.cfg.port);
-        if (inet_pton(AF_INET, bind, &s4->sin_addr) != 1) sslen = 0;
+        sslen = (socklen_t)sizeof *s4;
+        snprintf(addr, sizeof addr, "%s:%d", bind_addr, rtmp_g.cfg.port);
+        if (inet_pton(AF_INET, bind_addr, &s4->sin_addr) != 1) sslen = 0;
     }
     if (!sslen) {
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "bad bind address \"%s\" (a numeric IPv4 or IPv6 address)", bind);
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "bad bind address \"%s\" (a numeric IPv4 or IPv6 address)",
+                         bind_addr);
         return SH_ERR_INVALID;
     }
-    rtmp_g.listener = evconnlistener_new_bind(rtmp_g.base, on_accept, NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                              128, (struct sockaddr *)&ss, sslen);
-    if (!rtmp_g.listener) {
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot listen on %s: %s", addr,
-                         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    int one = 1;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, RTMP_LISTEN_BACKLOG) != 0) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot listen on %s: %s", addr, strerror(err));
         return SH_ERR;
     }
-    evconnlistener_set_error_cb(rtmp_g.listener, on_accept_error);
+    rtmp_g.listen_fd = fd;
+    rtmp_g.listen_io = rtmp_g.host->io_watch(rtmp_g.self, fd, SH_IO_READ, on_listen_io, NULL);
+    if (!rtmp_g.listen_io) {
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot watch the listening socket on %s", addr);
+        listen_close();
+        return SH_ERR;
+    }
     struct sockaddr_storage bound;
     socklen_t blen = sizeof bound;
     rtmp_g.port = rtmp_g.cfg.port;
-    if (getsockname(evconnlistener_get_fd(rtmp_g.listener), (struct sockaddr *)&bound, &blen) == 0)
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
         rtmp_g.port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
                                                   : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    if (strchr(bind, ':'))
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_INFO, "listening on rtmp://[%s]:%d/%s", bind, rtmp_g.port, rtmp_g.cfg.app);
+    if (v6)
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_INFO, "listening on rtmp://[%s]:%d/%s", bind_addr, rtmp_g.port,
+                         rtmp_g.cfg.app);
     else
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_INFO, "listening on rtmp://%s:%d/%s", bind, rtmp_g.port, rtmp_g.cfg.app);
+        rtmp_g.host->log(rtmp_g.self, SH_LOG_INFO, "listening on rtmp://%s:%d/%s", bind_addr, rtmp_g.port,
+                         rtmp_g.cfg.app);
     return SH_OK;
 }
 
@@ -204,8 +242,9 @@ static int rtmp_init(sh_plugin *self, const sh_host_api *host) {
     memset(&rtmp_g, 0, sizeof rtmp_g);
     rtmp_g.self = self;
     rtmp_g.host = host;
-    if (!SH_HOST_HAS(host, stream_open)) {
-        host->log(self, SH_LOG_ERROR, "this host has no media pipeline (SDK 1.2 needed)");
+    rtmp_g.listen_fd = -1;
+    if (!SH_HOST_HAS(host, stream_open) || !SH_HOST_HAS(host, io_close)) {
+        host->log(self, SH_LOG_ERROR, "this host has no media pipeline or no fd watches (SDK 1.3 needed)");
         return SH_ERR_UNAVAILABLE;
     }
     rtmp_cfg *c = &rtmp_g.cfg;
@@ -222,7 +261,6 @@ static int rtmp_init(sh_plugin *self, const sh_host_api *host) {
     c->auth_fail_limit = (int)host->cfg_int(self, "auth_fail_limit");
     c->auth_fail_window_ms = (uint64_t)host->cfg_int(self, "auth_fail_window_ms");
     c->auth_fail_delay_ms = (uint64_t)host->cfg_int(self, "auth_fail_delay_ms");
-    c->poll_ms = (uint64_t)host->cfg_int(self, "poll_ms");
     c->max_output_bytes = (size_t)host->cfg_int(self, "max_output_bytes");
     if (!rtmp_name_ok(c->app, strlen(c->app)) || strchr(c->app, '/') || strchr(c->app, '?')) {
         host->log(self, SH_LOG_ERROR, "app \"%s\" must be printable ASCII without '/', '?' or \"../\"", c->app);
@@ -261,51 +299,32 @@ static int rtmp_init(sh_plugin *self, const sh_host_api *host) {
 
 static int rtmp_start(sh_plugin *self) {
     (void)self;
-    rtmp_g.base = event_base_new();
-    if (!rtmp_g.base) {
-        rtmp_g.host->log(rtmp_g.self, SH_LOG_ERROR, "cannot create an event base");
-        return SH_ERR_NOMEM;
-    }
     int rc = listen_now();
     if (rc != SH_OK) return rc;
     rtmp_g.running = 1;
-    pump_schedule(IDLE_POLL_MS);
     return SH_OK;
 }
 
+/* Called before the host ends leftover streams: every publisher's stream ends here, "shutdown". */
 static void rtmp_stop(sh_plugin *self) {
     (void)self;
     rtmp_g.running = 0;
-    if (rtmp_g.pump) {
-        rtmp_g.host->timer_cancel(rtmp_g.pump);
-        rtmp_g.pump = NULL;
-    }
-    if (rtmp_g.listener) {
-        evconnlistener_free(rtmp_g.listener);
-        rtmp_g.listener = NULL;
-    }
-    /* The host ends every stream itself at shutdown ("shutdown"): on SIGTERM/SIGINT before it
-     * calls stop (the handles are already freed here), otherwise when it frees the pipeline after
-     * fini. So the streams are forgotten, never closed, from here on. */
-    for (rtmp_conn *c = rtmp_g.conns; c; c = c->next)
-        if (c->stream) {
-            c->stream = NULL;
-            rtmp_g.npublishers--;
-        }
-    while (rtmp_g.conns) {
-        rtmp_conn *c = rtmp_g.conns;
-        c->busy = 0; /* no callback of ours is on the stack at shutdown */
-        rtmp_conn_close(c, "shutdown");
-        if (rtmp_g.conns == c) break; /* cannot happen: close frees when not busy */
-    }
-    if (rtmp_g.base) event_base_loop(rtmp_g.base, EVLOOP_NONBLOCK); /* let closing sockets go */
+    listen_close();
+    while (rtmp_g.conns)
+        rtmp_conn_close(rtmp_g.conns, "shutdown"); /* unlinks it */
+    rtmp_conn_reap(); /* no callback of ours is on the stack: free now, the loop may not turn again */
 }
 
 static void rtmp_fini(sh_plugin *self) {
     (void)self;
-    if (rtmp_g.base) event_base_free(rtmp_g.base);
-    rtmp_g.base = NULL;
+    if (rtmp_g.host) { /* stop was not called (start failed half-way): release what is left */
+        listen_close();
+        while (rtmp_g.conns)
+            rtmp_conn_close(rtmp_g.conns, "shutdown");
+        rtmp_conn_reap();
+    }
     memset(&rtmp_g, 0, sizeof rtmp_g);
+    rtmp_g.listen_fd = -1;
 }
 
 static const sh_plugin_desc rtmp_desc = {

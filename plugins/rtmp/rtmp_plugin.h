@@ -3,26 +3,30 @@
  * each other. The pure parsers (handshake.h, chunk.h, amf0.h, flv.h) know nothing of this.
  *
  * Files (one concern each):
- *   rtmp.c     descriptor, settings, init/start/stop/fini, the listener, the loop pump (below),
- *              per-IP blocking after failed keys, metrics, the stream-key-reset subscription
- *   conn.c     one TCP connection: bufferevent callbacks, handshake, chunk de-framing, protocol
- *              control messages, acknowledgements, timeouts, sending, closing
+ *   rtmp.c     descriptor, settings, init/start/stop/fini, the listening socket and its accept
+ *              loop, per-IP blocking after failed keys, metrics, the stream-key-reset subscription
+ *   conn.c     one TCP connection: socket reads and writes, handshake, chunk de-framing, protocol
+ *              control messages, acknowledgements, timeouts, sending, closing, the deferred free
  *   publish.c  AMF0 commands (connect ... publish, deleteStream), the stream-key and room
  *              look-ups, refusals, @setDataFrame/onMetaData
  *   ingest.c   FLV audio/video bodies -> tracks (sequence headers) and packets: timestamps,
  *              when to start the stream, packets held until it starts, aggregate messages
+ *   buf.c      the growable byte queue used for each connection's output and held input
  *
- * The loop: the SDK (1.2) gives a plugin no access to the host's event_base and no way to watch a
- * file descriptor, so the plugin runs a private libevent base (listener, bufferevents, timers) and
- * turns it with event_base_loop(EVLOOP_NONBLOCK) from a host timer every `poll_ms` (less often
- * when no connection is open). Everything still runs on the loop thread and nothing blocks. See
- * the report of this SDK gap in docs/STREAMING.md (operators' section).
+ * The loop: everything runs on the host's event loop (SDK 1.3). The listening socket and every
+ * connection's socket are the plugin's own non-blocking fds, watched with host->io_watch
+ * (level-triggered; SH_IO_WRITE only while output waits); timeouts are host timers. The plugin
+ * has no event loop of its own and nothing here blocks.
  *
- * Ownership: one static rtmp_state (rtmp_g) for the plugin's life; connections are owned by the
- * list in rtmp_g and freed by rtmp_conn_close (deferred while a callback is running on them:
- * rtmp_conn_hold/rtmp_conn_release). An asynchronous host call (auth, rooms, rate limiter) gets an
- * rtmp_op whose `c` is set to NULL when the connection goes first; the callback then only frees
- * the op. Threads: everything here runs on the loop thread.
+ * Ownership: one static rtmp_state (rtmp_g) for the plugin's life; open connections are owned by
+ * the list rtmp_g.conns. rtmp_conn_close ends a connection at once (stream, watch, timers,
+ * socket) and moves it to rtmp_g.dead, freed by a 0 ms host timer on a later loop turn: a
+ * connection closed from inside one of its own callbacks stays readable until that callback has
+ * returned. An asynchronous host call (auth, rooms, rate limiter) gets an rtmp_op whose `c` is
+ * set to NULL when the connection goes first; the callback then only frees the op. Callbacks
+ * that run on a connection bracket their work with rtmp_conn_hold/rtmp_conn_release: output is
+ * written (and the watch updated) once, when the outermost one releases. Threads: everything
+ * here runs on the loop thread.
  */
 #ifndef STREAMHUB_RTMP_PLUGIN_H
 #define STREAMHUB_RTMP_PLUGIN_H
@@ -30,15 +34,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-#include <event2/listener.h>
+#include <sys/socket.h>
 
 #include <streamhub/auth.h>
 #include <streamhub/rooms.h>
 #include <streamhub/streamhub.h>
 
 #include "plugins/rtmp/amf0.h"
+#include "plugins/rtmp/buf.h"
 #include "plugins/rtmp/chunk.h"
 #include "plugins/rtmp/flv.h"
 #include "plugins/rtmp/handshake.h"
@@ -54,6 +57,11 @@
 #define RTMP_LINGER_MS        2000       /* a refused connection's last answer gets this long to leave */
 #define RTMP_PUB_STREAM_ID    1          /* the message stream createStream hands out */
 #define RTMP_PREPUBLISH_BYTES (1u << 20) /* input accepted while not publishing (commands are small) */
+#define RTMP_READ_BYTES       65536      /* one read from a socket */
+#define RTMP_READS_PER_WAKE   4          /* reads per connection per wake-up (fairness) */
+#define RTMP_ACCEPTS_PER_WAKE 64         /* connections accepted per wake-up of the listener */
+#define RTMP_ACCEPT_RETRY_MS  100        /* accept paused this long when out of file descriptors */
+#define RTMP_LISTEN_BACKLOG   128
 
 typedef struct rtmp_conn rtmp_conn;
 
@@ -68,7 +76,6 @@ typedef struct rtmp_cfg {
     uint32_t ack_window; /* Window Acknowledgement Size / Set Peer Bandwidth we announce */
     int auth_fail_limit; /* 0 = no per-IP limit */
     uint64_t auth_fail_window_ms, auth_fail_delay_ms;
-    uint64_t poll_ms;
     size_t max_output_bytes;
 } rtmp_cfg;
 
@@ -83,12 +90,14 @@ typedef struct rtmp_state {
     const sh_auth_api *auth;   /* required service */
     const sh_rooms_api *rooms; /* optional service; NULL: the room id is the username */
     rtmp_cfg cfg;
-    struct event_base *base; /* private (see the header comment) */
-    struct evconnlistener *listener;
-    sh_timer *pump; /* one-shot host timer, NULL while none is pending */
+    int listen_fd;          /* -1 when not listening */
+    sh_io *listen_io;       /* the listener's watch */
+    sh_timer *accept_retry; /* accept paused (out of file descriptors): resumes it */
     int running;
-    int port; /* bound */
-    rtmp_conn *conns;
+    int port;         /* bound */
+    rtmp_conn *conns; /* open connections */
+    rtmp_conn *dead;  /* closed, freed by `reaper` on a later loop turn (linked by next) */
+    sh_timer *reaper; /* one-shot 0 ms timer, NULL while none is pending */
     size_t nconns, npublishers;
     uint64_t next_conn_id;
     rtmp_block blocks[RTMP_MAX_BLOCKS];
@@ -140,6 +149,15 @@ typedef struct rtmp_qpkt {
     uint8_t data[];
 } rtmp_qpkt;
 
+/* A connection's timers (one-shot host timers, NULL while not armed). */
+enum rtmp_timer_slot {
+    RTMP_TIMER_DEADLINE = 0, /* handshake, then publish deadline */
+    RTMP_TIMER_START,        /* RTMP_START_WAIT_MS after the publish was accepted */
+    RTMP_TIMER_LATER,        /* delayed refusal, then linger before close */
+    RTMP_TIMER_IDLE,         /* idle_timeout_ms after the last byte read (checked lazily) */
+    RTMP_TIMER_COUNT
+};
+
 typedef struct rtmp_op {
     rtmp_conn *c; /* NULL once the connection is gone */
 } rtmp_op;
@@ -148,16 +166,20 @@ struct rtmp_conn {
     rtmp_conn *prev, *next;
     uint64_t id;
     char ip[RTMP_IP_MAX];
-    struct bufferevent *bev;
-    struct event *deadline;    /* handshake, then publish deadline */
-    struct event *start_timer; /* RTMP_START_WAIT_MS after the publish was accepted */
-    struct event *later;       /* delayed refusal, then linger before close */
-    int busy;                  /* callbacks running on this connection */
-    int dead;                  /* closed; freed when busy drops to 0 */
-    int flushing;              /* close once the output is sent */
-    int paused;                /* an asynchronous look-up runs: stop handling input */
-    int processing;            /* conn_process is on the stack (no re-entry) */
-    const char *close_reason;  /* static string */
+    int fd;             /* the socket (owned), -1 once closed */
+    sh_io *io;          /* its watch on the host loop, NULL once closed */
+    unsigned io_events; /* what the watch asks for now (SH_IO_READ | SH_IO_WRITE) */
+    rtmp_buf out;       /* encoded output not yet written */
+    rtmp_buf in;        /* input read but not handled yet (it came while paused) */
+    sh_timer *timers[RTMP_TIMER_COUNT];
+    uint64_t last_rx_ms;      /* host->now_ms of the last byte read (idle timeout) */
+    int busy;                 /* callbacks running on this connection (hold/release) */
+    int dead;                 /* closed: no I/O, no timers; freed on a later loop turn */
+    int flushing;             /* send what is queued, then close (input is discarded) */
+    int wr_shut;              /* flushing and all sent: FIN sent, waiting for the peer's */
+    int paused;               /* an asynchronous look-up runs: stop handling input */
+    int processing;           /* input is being handled (no re-entry) */
+    const char *close_reason; /* static string */
     enum rtmp_phase phase;
     struct rtmp_handshake *hs; /* during the handshake only */
     struct rtmp_chunk_decoder *dec;
@@ -193,25 +215,32 @@ struct rtmp_conn {
 void rtmp_refusal(const char *reason); /* counts rtmp_refusals_total{reason} */
 int rtmp_ip_blocked(const char *ip);
 void rtmp_ip_block(const char *ip, uint64_t ms);
-void rtmp_kick(void); /* more input may be waiting: pump soon */
 
 /* conn.c */
-void rtmp_conn_accept(evutil_socket_t fd, const struct sockaddr *sa, int salen);
+/* A connection was accepted: takes `fd` (non-blocking; closed here if refused). */
+void rtmp_conn_accept(int fd, const struct sockaddr *sa, socklen_t salen);
+/* Bracket work on c from a callback; the outermost release writes queued output and updates the
+ * watch. c stays valid memory until the loop turn ends, even if it was closed meanwhile. */
 void rtmp_conn_hold(rtmp_conn *c);
-void rtmp_conn_release(rtmp_conn *c); /* may free c */
-/* End the connection now: the stream (if any) ends with `reason` (static string). */
+void rtmp_conn_release(rtmp_conn *c);
+/* End the connection now: the stream (if any) ends with `reason` (static string), the socket is
+ * closed, the memory freed on a later loop turn. */
 void rtmp_conn_close(rtmp_conn *c, const char *reason);
-/* Stop reading, send what is queued (at most RTMP_LINGER_MS), then close with `reason`. */
+/* Stop handling input, send what is queued, then close with `reason` (after the peer closed its
+ * side too, or at the latest RTMP_LINGER_MS later). */
 void rtmp_conn_close_after_flush(rtmp_conn *c, const char *reason);
 void rtmp_conn_pause(rtmp_conn *c);
 void rtmp_conn_resume(rtmp_conn *c); /* also handles input that waited */
+/* (Re)arm timer `slot` (enum rtmp_timer_slot) for ms; when the host cannot add it, c is closed. */
+void rtmp_conn_arm(rtmp_conn *c, int slot, uint64_t ms);
+void rtmp_conn_disarm(rtmp_conn *c, int slot);
+/* Free every closed connection now (plugin stop). */
+void rtmp_conn_reap(void);
 /* Encode and queue one message. Returns 0, or -1 when the connection was closed (output over
- * its limit or out of memory). */
+ * its limit or out of memory) or its output side is already shut. */
 int rtmp_send(rtmp_conn *c, uint32_t csid, uint8_t type, uint32_t msid, uint32_t ts, const uint8_t *p, size_t len);
 int rtmp_send_u32(rtmp_conn *c, uint8_t type, uint32_t v);
 int rtmp_send_amf(rtmp_conn *c, uint32_t csid, uint32_t msid, struct amf0_writer *w);
-/* Arm `ev` (an evtimer of the private base) for ms. */
-void rtmp_timer_arm(struct event *ev, uint64_t ms);
 
 /* publish.c */
 /* Command (types 17, 20) and data (15, 18) messages. Return 0, or -1 after closing c. */
@@ -222,7 +251,7 @@ void rtmp_publish_end(rtmp_conn *c, const char *reason);
 /* Close every live publisher of `user_id` (key reset). */
 void rtmp_kick_user(int64_t user_id, const char *reason);
 void rtmp_op_detach(rtmp_conn *c);
-void rtmp_later_fired(rtmp_conn *c); /* c->later fired */
+void rtmp_later_fired(rtmp_conn *c); /* RTMP_TIMER_LATER fired (not flushing) */
 /* Validates an app or stream name: 1..256 bytes of printable ASCII without "../" or NUL. */
 int rtmp_name_ok(const char *s, size_t len);
 
