@@ -75,6 +75,10 @@ const sh_setting sh_core_realtime_settings[] = {
     {"max_connections", SH_CFG_INT, "100000", 1, 10000000, 0, "global connection cap"},
     {"packets_per_second", SH_CFG_INT, "50", 1, 1000000, 0, "per-socket packet rate"},
     {"output_high_water", SH_CFG_INT, "4194304", 4096, 1073741824, 0, "bytes queued to a client before it is dropped"},
+    {"verify_tokens", SH_CFG_BOOL, "true", 0, 0, 0,
+     "check the `token` of the CONNECT auth payload through the auth service (false: test-only conformance mode)"},
+    {"conformance_echo_path", SH_CFG_STRING, NULL, 0, 256, 0,
+     "test only: a raw Engine.IO echo endpoint (e.g. /engine.io/) for the public protocol test suites"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
 };
 

@@ -102,11 +102,13 @@ struct pending_connect {
 struct sh_sio_server {
     sh_host *h;
     sh_eio_server *eio;
+    sh_eio_server *echo; /* test-only raw Engine.IO echo (realtime.conformance_echo_path) */
     nsp **nsps;
     size_t nnsps;
     sh_sio_config pcfg;
     char channel[96];
     uint64_t connect_timeout_ms;
+    int verify_tokens;
     size_t nsockets;
     sh_metric *m_sockets, *m_events, *m_emits;
 };
@@ -590,7 +592,7 @@ static void handle_connect(sio_conn *c, sh_sio_packet *pkt) {
         return;
     }
     json_object *tok = NULL;
-    if (pkt->data && json_object_object_get_ex(pkt->data, "token", &tok) && json_object_is_type(tok, json_type_string) &&
+    if (c->srv->verify_tokens && pkt->data && json_object_object_get_ex(pkt->data, "token", &tok) && json_object_is_type(tok, json_type_string) &&
         json_object_get_string_len(tok) > 0) {
         const sh_auth_api *auth = sh_host_auth(c->srv->h);
         if (!auth) {
@@ -788,6 +790,7 @@ sh_sio_server *sh_sio_server_new(sh_host *h, char *err, size_t errlen) {
     sh_sio_config_default(&srv->pcfg);
     srv->pcfg.max_packet_len = (size_t)sh_cfg_i(&h->cfg->realtime, "max_payload");
     srv->connect_timeout_ms = (uint64_t)sh_cfg_i(&h->cfg->realtime, "connect_timeout_ms");
+    srv->verify_tokens = sh_cfg_b(&h->cfg->realtime, "verify_tokens");
     const char *prefix = sh_cfg_s(&h->cfg->redis, "prefix");
     snprintf(srv->channel, sizeof srv->channel, "%ssio", prefix ? prefix : "");
     srv->m_sockets = sh_metrics_get(h->metrics, SH_METRIC_GAUGE, "streamhub_sio_sockets", "Connected Socket.IO sockets", NULL);
@@ -799,6 +802,21 @@ sh_sio_server *sh_sio_server_new(sh_host *h, char *err, size_t errlen) {
         return NULL;
     }
     return srv;
+}
+
+/* The raw Engine.IO echo of the protocol's reference test server: every message comes back. */
+static void echo_open(sh_eio_session *es, void *ud) {
+    (void)es;
+    (void)ud;
+}
+static void echo_message(sh_eio_session *es, const char *data, size_t len, bool binary, void *ud) {
+    (void)ud;
+    sh_eio_send(es, data, len, binary);
+}
+static void echo_close(sh_eio_session *es, const char *reason, void *ud) {
+    (void)es;
+    (void)reason;
+    (void)ud;
 }
 
 int sh_sio_server_start(sh_sio_server *srv, char *err, size_t errlen) {
@@ -821,12 +839,22 @@ int sh_sio_server_start(sh_sio_server *srv, char *err, size_t errlen) {
     static const sh_eio_callbacks cbs = {eio_open, eio_message, eio_close};
     srv->eio = sh_eio_server_new(h, &cfg, &cbs, srv, err, errlen);
     if (!srv->eio) return -1;
+    const char *echo_path = sh_cfg_s(rt, "conformance_echo_path");
+    if (echo_path && *echo_path) {
+        static const sh_eio_callbacks echo_cbs = {echo_open, echo_message, echo_close};
+        sh_eio_config ecfg = cfg;
+        ecfg.path = echo_path;
+        srv->echo = sh_eio_server_new(h, &ecfg, &echo_cbs, srv, err, errlen);
+        if (!srv->echo) return -1;
+        SH_LOG_W("sio", "test-only Engine.IO echo endpoint mounted at %s", echo_path);
+    }
     if (h->redis) sh_redis_subscribe(h->redis, srv->channel, on_cluster_msg, srv);
     return 0;
 }
 
 void sh_sio_server_free(sh_sio_server *srv) {
     if (!srv) return;
+    sh_eio_server_free(srv->echo);
     sh_eio_server_free(srv->eio);
     for (size_t i = 0; i < srv->nnsps; i++) {
         nsp *ns = srv->nsps[i];
