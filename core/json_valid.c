@@ -184,6 +184,11 @@ int sh_json_parse_object(const char *body, size_t len, json_object **out, char *
         snprintf(msg, msglen, "The body must be a JSON object.");
         return -1;
     }
+    if (!sh_json_escapes_ok(body, len)) {
+        json_object_put(o);
+        snprintf(msg, msglen, "The body contains a lone UTF-16 surrogate escape.");
+        return -1;
+    }
     if (!integers_fit(body, len)) {
         json_object_put(o);
         snprintf(msg, msglen, "A number in the body is out of range.");

@@ -118,12 +118,17 @@ static void host_free(sh_host *h) {
     if (h->bus) sh_bus_flush(h->bus);
     sh_workers_free(h->workers);
     h->workers = NULL;
-    if (h->db) sh_db_free(h->db);
-    h->db = NULL;
+    /* the limiter answers waiting hits "allowed" and Redis fails pending commands: their
+     * callbacks may still query the database, so both go before it */
     sh_ratelimit_free(h->rl);
     h->rl = NULL;
     if (h->redis) sh_redis_free(h->redis);
     h->redis = NULL;
+    if (h->bus) sh_bus_flush(h->bus);
+    if (h->db) sh_db_free(h->db);
+    h->db = NULL;
+    /* callbacks deferred to the loop (failures of calls made while tearing down) still run */
+    for (int i = 0; i < 8; i++) event_base_loop(h->base, EVLOOP_NONBLOCK);
     if (h->bus) sh_bus_flush(h->bus);
     sh_plugins_fini(h);
     sh_media_free(h->media);

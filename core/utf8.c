@@ -102,3 +102,50 @@ size_t sh_utf8_truncate(const void *data, size_t len, size_t max_len) {
         n--;
     return n;
 }
+
+static int hex4(const char *s, size_t len, size_t i, unsigned *out) {
+    if (i + 4 > len) return 0;
+    unsigned v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        char c = s[i + k];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+bool sh_json_escapes_ok(const char *s, size_t len) {
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!in_str) {
+            if (c == '"') in_str = 1;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 0;
+            continue;
+        }
+        if (c != '\\' || i + 1 >= len) continue;
+        if (s[i + 1] != 'u') {
+            i++;
+            continue;
+        }
+        unsigned u;
+        if (!hex4(s, len, i + 2, &u)) return true; /* malformed: the JSON parser refuses it */
+        i += 5;
+        if (u >= 0xDC00 && u <= 0xDFFF) return false; /* low surrogate alone */
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            unsigned lo;
+            if (i + 2 >= len || s[i + 1] != '\\' || s[i + 2] != 'u' || !hex4(s, len, i + 3, &lo) || lo < 0xDC00 ||
+                lo > 0xDFFF)
+                return false;
+            i += 6;
+        }
+    }
+    return true;
+}

@@ -61,4 +61,12 @@ bool sh_utf8_valid(const void *data, size_t len);
  */
 size_t sh_utf8_truncate(const void *data, size_t len, size_t max_len);
 
+/*
+ * JSON text: true unless a \uXXXX escape encodes a lone UTF-16 surrogate (a high surrogate not
+ * followed by a low one, or a low one on its own). json-c turns those into U+FFFD silently, so
+ * text would be stored changed; callers refuse such documents instead. Escapes are only looked
+ * for inside strings. Pure; any thread.
+ */
+bool sh_json_escapes_ok(const char *s, size_t len);
+
 #endif /* SH_CORE_UTF8_H */

@@ -190,6 +190,12 @@ test('JSON bodies: invalid JSON, wrong types and bad text are 400 naming the fie
   assert.equal(utf8.status, 400);
   const overflow = await api(srv.url, 'POST', '/api/dbprobe/echo', { raw: '{"text":"a","n":-99999999999999999999}', headers: { 'content-type': 'application/json' } });
   assert.equal(overflow.status, 400);
+  // json-c would turn a lone surrogate into U+FFFD: the text would be stored changed, so it is refused
+  const surrogate = await api(srv.url, 'POST', '/api/dbprobe/echo', { raw: '{"text":"a\\ud800b"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(surrogate.status, 400);
+  assert.equal(surrogate.body.error.code, 'invalid_json');
+  const pair = await api(srv.url, 'POST', '/api/dbprobe/echo', { raw: '{"text":"\\ud83d\\ude00"}', headers: { 'content-type': 'application/json' } });
+  assert.equal(pair.body.text, '\u{1F600}');
   for (const text of ['<script>x</script>', "'; DROP TABLE x;--", '\u2028line', '</script>']) {
     const r = await api(srv.url, 'POST', '/api/dbprobe/echo', { body: { text } });
     assert.equal(r.status, 200, text);
