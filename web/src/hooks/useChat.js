@@ -224,7 +224,10 @@ export function useChat(roomId, { socket: injectedSocket, user: injectedUser, ow
         settled = true;
         dispatch({ type: 'fail', clientId, error: normalizeChatError('timed_out') });
       }, ACK_TIMEOUT_MS);
-      socket.emit('chat-message', { message: text }, (res) => {
+      // name the room: the streamer's socket opened it with create-room, which does not make it
+      // the socket's chat room on the server (only join-room does), so a bare {message} would be
+      // refused with not_in_room
+      socket.emit('chat-message', { message: text, roomId }, (res) => {
         clearTimeout(timer);
         settled = true;
         if (res && res.error) {
@@ -241,7 +244,7 @@ export function useChat(roomId, { socket: injectedSocket, user: injectedUser, ow
         dispatch({ type: 'ack', clientId, id: res?.id ?? null });
       });
     },
-    [socket, later],
+    [socket, later, roomId],
   );
 
   const sendMessage = useCallback(
@@ -279,17 +282,17 @@ export function useChat(roomId, { socket: injectedSocket, user: injectedUser, ow
 
   const deleteMessage = useCallback((messageId) => socket?.emit('delete-message', { messageId }), [socket]);
 
-  const clearChat = useCallback(() => socket?.emit('clear-chat'), [socket]);
+  const clearChat = useCallback(() => socket?.emit('clear-chat', { roomId }), [socket, roomId]);
 
   const sendReaction = useCallback(
     (emoji) => {
       if (!socket || !emoji) return;
-      socket.emit('send-reaction', { emoji });
+      socket.emit('send-reaction', { emoji, roomId });
       if (userRef.current) ownReactions.current.push({ emoji, at: Date.now() });
       ownReactions.current = ownReactions.current.slice(-20);
       addReaction(emoji, userRef.current?.id ?? null);
     },
-    [socket, addReaction],
+    [socket, addReaction, roomId],
   );
 
   const dismissError = useCallback(() => setError(null), []);

@@ -85,7 +85,7 @@ describe('useChat', () => {
     });
     expect(ok).toBe(true);
     const sent = socket.lastOf('chat-message');
-    expect(sent.payload).toEqual({ message: 'hello' });
+    expect(sent.payload).toEqual({ message: 'hello', roomId: 'room1' });
     expect(typeof sent.ack).toBe('function');
     expect(result.current.messages[0]).toMatchObject({ status: 'pending', message: 'hello', username: 'me' });
     act(() => sent.ack({ id: 42 }));
@@ -189,12 +189,13 @@ describe('useChat', () => {
     });
     expect(socket.lastOf('delete-message').payload).toEqual({ messageId: 9 });
     expect(socket.sentOf('clear-chat')).toHaveLength(1);
+    expect(socket.lastOf('clear-chat').payload).toEqual({ roomId: 'room1' });
   });
 
   it('reactions: sent ones show at once, our echo is not doubled, others show and expire', () => {
     const { socket, result } = setup();
     act(() => result.current.sendReaction('🔥'));
-    expect(socket.lastOf('send-reaction').payload).toEqual({ emoji: '🔥' });
+    expect(socket.lastOf('send-reaction').payload).toEqual({ emoji: '🔥', roomId: 'room1' });
     expect(result.current.reactions).toHaveLength(1);
     act(() => socket.serverEmit('reaction', { emoji: '🔥', userId: 7 }));
     expect(result.current.reactions).toHaveLength(1);
