@@ -237,6 +237,14 @@ static void on_checked(const sh_db_result *res, void *ud) {
             if (rs->owned[0] && strcmp(rs->owned, c->room) != 0 && strcmp(rs->room, rs->owned) != 0)
                 h->sio_leave(rs->sock, rs->owned);
             snprintf(rs->owned, sizeof rs->owned, "%s", c->room);
+            /* the streamer's socket is in the room too (not counted as a viewer): tell chat, which
+             * then sends the history and accepts chat-message without a roomId */
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "roomId", json_object_new_string(c->room));
+            json_object_object_add(o, "socketId", json_object_new_string(h->sio_id(rs->sock)));
+            json_object_object_add(o, "userId", json_object_new_int64(rs->user_id));
+            json_object_object_add(o, "username", rs->username ? json_object_new_string(rs->username) : NULL);
+            h->bus_publish(st->self, ROOMS_TOPIC_JOINED, o, 0);
             pres_room *pr = pres_get(st, c->room, 0);
             reply_ok(st, c->ack, c->room, pr && pr->counted ? pr->count : -1);
         }
