@@ -78,7 +78,14 @@ static int32_t se(bits *b) {
 static void skip_scaling_list(bits *b, int size) {
     int last = 8, next = 8;
     for (int j = 0; j < size && !b->err; j++) {
-        if (next != 0) next = (last + se(b) + 256) % 256;
+        if (next != 0) {
+            int32_t delta = se(b); /* delta_scale: -128..127 (H.264 7.4.2.1.1.1); more would overflow */
+            if (delta < -128 || delta > 127) {
+                b->err = true;
+                return;
+            }
+            next = (last + delta + 256) % 256;
+        }
         last = next == 0 ? last : next;
     }
 }
