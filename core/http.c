@@ -86,6 +86,7 @@ typedef struct conn_guard {
     bufferevent_data_cb orig_read;
     void *orig_arg;
     int in_head;
+    int in_body; /* head accepted, request not dispatched yet: the body has its own deadline */
     struct event *deadline, *kick;
     struct conn_guard *prev, *next; /* every open connection, to close them at shutdown */
 } conn_guard;
@@ -163,9 +164,21 @@ static int guard_check(conn_guard *g, struct evbuffer *in) {
         return -1;
     }
     if (!nl) return 0;
+    {
+        /* "METHOD SP target SP HTTP/1.x": anything else would be dropped by libevhtp unanswered */
+        const char *rl = p + i;
+        size_t m = 0, ll = line_len && rl[line_len - 1] == '\r' ? line_len - 1 : line_len;
+        while (m < ll && rl[m] >= 'A' && rl[m] <= 'Z') m++;
+        const char *sp2 = m && m < ll && rl[m] == ' ' ? memchr(rl + m + 1, ' ', ll - m - 1) : NULL;
+        if (!sp2 || sp2 == rl + m + 1 || (size_t)(rl + ll - (sp2 + 1)) != 8 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
+            guard_reject(g, 400, "bad_request", "Malformed request line.");
+            return -1;
+        }
+    }
     i += line_len + 1;
     size_t nheaders = 0;
     int64_t content_length = -1;
+    int n_cl = 0, has_te = 0, te_chunked_only = 1;
     for (;;) {
         if (i >= look) {
             if (len > limit) {
@@ -186,17 +199,43 @@ static int guard_check(conn_guard *g, struct evbuffer *in) {
             guard_reject(g, 431, "headers_too_large", "Too many request headers.");
             return -1;
         }
+        /* heads that let a proxy and us disagree about where a request ends are refused:
+         * whitespace before the colon, two Content-Lengths, Content-Length with
+         * Transfer-Encoding, a transfer coding other than chunked */
+        const char *colon = memchr(p + i, ':', hl);
+        if (!colon || colon == p + i || colon[-1] == ' ' || colon[-1] == '\t') {
+            guard_reject(g, 400, "bad_request", "Malformed request header.");
+            return -1;
+        }
+        if (hl > 18 && strncasecmp(p + i, "transfer-encoding:", 18) == 0) {
+            has_te = 1;
+            const char *v = p + i + 18, *end = p + i + hl;
+            while (v < end && (*v == ' ' || *v == '\t')) v++;
+            while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t')) end--;
+            if ((size_t)(end - v) != 7 || strncasecmp(v, "chunked", 7) != 0) te_chunked_only = 0;
+        }
         if (hl > 15 && strncasecmp(p + i, "content-length:", 15) == 0) {
+            n_cl++;
             char num[32];
             size_t nlen = hl - 15 < sizeof num - 1 ? hl - 15 : sizeof num - 1;
             memcpy(num, p + i + 15, nlen);
             num[nlen] = '\0';
-            char *end;
+            char *end, *q = num;
+            while (*q == ' ' || *q == '\t') q++;
             errno = 0;
-            long long v = strtoll(num, &end, 10);
+            long long v = strtoll(q, &end, 10);
+            while (*end == ' ' || *end == '\t' || *end == '\r') end++;
+            if (q[0] < '0' || q[0] > '9' || *end) {
+                guard_reject(g, 400, "bad_request", "Malformed Content-Length.");
+                return -1;
+            }
             content_length = errno ? INT64_MAX : v;
         }
         i += hl + 1;
+    }
+    if (n_cl > 1 || (n_cl && has_te) || (has_te && !te_chunked_only)) {
+        guard_reject(g, 400, "bad_request", "Conflicting or unsupported message framing.");
+        return -1;
     }
     if (content_length > (int64_t)http->max_body) {
         guard_reject(g, 413, "payload_too_large", "The request body is too large.");
@@ -215,7 +254,10 @@ static void guard_read_g(struct bufferevent *bev, conn_guard *g) {
         int r = guard_check(g, bufferevent_get_input(bev));
         if (r <= 0) return;
         g->in_head = 0;
-        event_del(g->deadline);
+        g->in_body = 1; /* the body gets a deadline of its own (a trickled body is a slowloris too) */
+        struct timeval tv = {(time_t)(g->http->head_timeout_ms / 1000),
+                             (suseconds_t)(g->http->head_timeout_ms % 1000) * 1000};
+        event_add(g->deadline, &tv);
     }
     g->orig_read(bev, g->orig_arg); /* may free the connection, and g with it */
 }
@@ -230,8 +272,13 @@ static void guard_deadline(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     conn_guard *g = arg;
-    if (!g->in_head) return;
+    if (!g->in_head && !g->in_body) return;
     struct bufferevent *bev = evhtp_connection_get_bev(g->c);
+    if (g->in_body) {
+        g->in_body = 0;
+        guard_reject(g, 408, "request_timeout", "The request body did not arrive in time.");
+        return;
+    }
     if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
         guard_reject(g, 408, "request_timeout", "The request head did not arrive in time.");
     else
@@ -330,6 +377,10 @@ static void finish(sh_request *r, int status, size_t body_len) {
         add_header(r, "Referrer-Policy", "no-referrer");
         if (!has_out_header(r, "X-Frame-Options")) add_header(r, "X-Frame-Options", "DENY");
         if (r->is_api && !has_out_header(r, "Cache-Control")) add_header(r, "Cache-Control", "no-store");
+        evhtp_connection_t *conn = r->ev->conn;
+        if (conn && http->htp && http->htp->max_keepalive_requests &&
+            conn->num_requests + 1 >= http->htp->max_keepalive_requests && !has_out_header(r, "Connection"))
+            add_header(r, "Connection", "close"); /* libevhtp closes after this one: say so */
         if (r->origin_ok && !has_out_header(r, "Access-Control-Allow-Origin")) {
             add_header(r, "Access-Control-Allow-Origin", r->origin_ok);
             add_header(r, "Access-Control-Allow-Credentials", "true");
@@ -599,7 +650,9 @@ static void on_request(evhtp_request_t *ev, void *arg) {
     evhtp_connection_t *c = evhtp_request_get_connection(ev);
     conn_guard *g = c ? guard_of(c) : NULL;
     if (g) {
-        /* the next request on this connection gets its head checked again */
+        /* dispatched: the body deadline is over; the next request's head is checked again */
+        g->in_body = 0;
+        event_del(g->deadline);
         g->in_head = 1;
     }
     sh_request *r = calloc(1, sizeof *r);
@@ -744,6 +797,15 @@ int sh_http_listen(sh_http *http, char *err, size_t errlen) {
 
 int sh_http_port(const sh_http *http) { return http->port; }
 unsigned sh_http_inflight(const sh_http *http) { return http->inflight; }
+
+size_t sh_http_pending_output(const sh_http *http) {
+    size_t n = 0;
+    for (const conn_guard *g = http->conns; g; g = g->next) {
+        struct bufferevent *bev = evhtp_connection_get_bev(g->c);
+        if (bev) n += evbuffer_get_length(bufferevent_get_output(bev));
+    }
+    return n;
+}
 
 void sh_http_stop_accepting(sh_http *http) {
     if (http->htp && http->htp->server) evconnlistener_disable(http->htp->server);

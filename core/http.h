@@ -28,6 +28,8 @@ void sh_http_stop_accepting(sh_http *http);
 void sh_http_free(sh_http *http);
 /* Number of requests being handled (not yet answered). */
 unsigned sh_http_inflight(const sh_http *http);
+/* Bytes of answers queued but not yet written to clients (shutdown waits for them). */
+size_t sh_http_pending_output(const sh_http *http);
 
 /* Register a route for plugin p (NULL = the core). */
 int sh_http_route(sh_http *http, sh_plugin *p, const char *method, const char *pattern, unsigned flags,

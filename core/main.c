@@ -58,7 +58,8 @@ int sh_host_add_migration(sh_host *h, const char *plugin, const char *id, const 
 static int host_idle(sh_host *h) {
     sh_db_stats st = {0};
     if (h->db) sh_db_stats_get(h->db, &st);
-    return sh_http_inflight(h->http) == 0 && !sh_bus_pending(h->bus) && st.busy == 0 && st.queued == 0;
+    return sh_http_inflight(h->http) == 0 && sh_http_pending_output(h->http) == 0 && !sh_bus_pending(h->bus) &&
+           st.busy == 0 && st.queued == 0;
 }
 
 static void drain_check(evutil_socket_t fd, short what, void *arg) {

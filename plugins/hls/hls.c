@@ -242,9 +242,10 @@ static int hls_start(sh_plugin *self) {
 
 static void hls_stop(sh_plugin *self) {
     (void)self;
+    /* New requests are no longer held. Held ones stay: the sources end their streams during the
+     * drain (the host ends any left right after every plugin's stop), and each stream's end adds
+     * EXT-X-ENDLIST and answers its waiters, so players learn that the stream ended. */
     hls_g.stopping = true;
-    for (hls_room *r = hls_g.rooms; r; r = r->next)
-        if (r->pl) hls_waiters_flush(r);
     if (hls_g.tick) hls_g.h->timer_cancel(hls_g.tick);
     hls_g.tick = NULL;
 }

@@ -6,7 +6,7 @@
 // stream-ended, the held playlist request is answered), every request sent before the signal gets
 // an answer, every WebSocket gets a close frame, ffmpeg loses its server, and the process exits 0
 // without a sanitizer report. The plugins are listed in the order of etc/streamhub.yaml (rtmp
-// before hls). Two todo tests below pin the two drain bugs this suite found (reported): the held
+// before hls). Two tests below pin the two drain bugs this suite found (fixed since): the held
 // playlist request gets no EXT-X-ENDLIST with that order, and a large response still being written
 // is cut off.
 import { test } from 'node:test';
@@ -120,7 +120,7 @@ test('sigterm_under_load_drains_streams_end_requests_in_flight_answered_sockets_
 
   const h = await held;
   assert.equal(h.status, 200, `the held playlist request was answered (msn ${msn}): ${JSON.stringify(h)}`);
-  // (with ENDLIST: see the todo test below, which fails with this plugin order)
+  // (with ENDLIST: see the test below, with the shipped plugin order)
   const dl = await download;
   assert.equal(dl.status, 200, 'the download had its head before the signal');
 
@@ -148,9 +148,6 @@ test('sigterm_under_load_drains_streams_end_requests_in_flight_answered_sockets_
 // listed before rtmp the same scenario does get EXT-X-ENDLIST.
 test('sigterm_with_the_shipped_plugin_order_held_playlist_requests_get_endlist', {
   skip: SKIP, timeout: 60000,
-  todo: 'bug (reported): plugins/hls/hls.c hls_stop flushes held requests before the sources end their streams '
-    + '(rtmp is listed before hls, so it stops after); end the streams first (core/main.c on_stop_signal: '
-    + 'sh_media_close_all before sh_plugins_stop) or have hls_stop end every live playlist before flushing',
 }, async (t) => {
   const srv = await startServer({
     plugins: [AUTH, 'rooms', { name: 'rtmp', config: { port: 0, bind: '127.0.0.1', auth_fail_limit: 0 } },
@@ -176,14 +173,12 @@ test('sigterm_with_the_shipped_plugin_order_held_playlist_requests_get_endlist',
 
 // The same drain, reduced to one large static download that is still being written when the
 // signal comes (the client reads slowly). Expected: the whole body arrives before the process
-// exits. Today it does not (see the todo): the drain waits for requests in flight, and a request
+// exits. It used to not: the drain waited for requests in flight only, and a request
 // stops counting as in flight once its reply is queued, so the process exits with megabytes still
 // in the connection's output buffer and the client sees a truncated body.
 test('sigterm_during_a_large_download_sends_the_whole_body_before_exiting', {
   timeout: 60000,
   skip: !process.env.SH_TEST_PG && 'needs SH_TEST_PG',
-  todo: 'core bug (reported): core/main.c host_idle() counts sh_http_inflight() only; core/http.c decrements inflight '
-    + 'when the reply is queued (evhtp_send_reply), not when it is written, so the loop exits with output still queued',
 }, async (t) => {
   const web = scratchDir();
   const BIG = 24 * 1048576;

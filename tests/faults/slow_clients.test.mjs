@@ -122,8 +122,6 @@ test('slow_reader_of_a_large_answer_is_disconnected_by_the_write_timeout', { ski
 // holds its connection for as long as it likes (1 MiB at 1 byte / 600 ms: a week).
 test('slow_body_sender_is_timed_out', {
   skip: SKIP, timeout: 60000,
-  todo: 'core bug (reported): core/http.c guard_read_g() does event_del(g->deadline) when the head is complete; '
-    + 'nothing bounds the time the body may take (keep a deadline armed until on_request dispatches the request)',
 }, async (t) => {
   const srv = await startServer({ server: { read_timeout_ms: 1000, access_log: false } });
   t.after(() => stopClean(srv));

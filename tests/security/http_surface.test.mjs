@@ -221,8 +221,6 @@ describe('HTTP heads that enable request smuggling', { skip: SKIP }, () => {
   };
   for (const [name, head] of Object.entries(ambiguous)) {
     test(`http_${name}_is_refused_400_and_closed`, {
-      todo: 'core/libevhtp gap (reported): add these checks to the head guard in core/http.c (guard_check), which already '
-        + 'sees the raw head before libevhtp: 400 + close for CL with TE, differing CLs, space before a colon; 501 for a TE other than chunked',
     }, async () => {
       const r = await rawHttp(srv.port, [head], { ms: 1500 });
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(r.out)?.[1] ?? 0);
@@ -240,8 +238,6 @@ describe('HTTP heads that enable request smuggling', { skip: SKIP }, () => {
     garbage_request_line: 'GARBAGE\r\n\r\n',
   })) {
     test(`http_${name}_gets_a_400_answer_not_a_silent_close`, {
-      todo: 'core gap (reported): libevhtp closes the connection on a parser error without answering; '
-        + 'the head guard in core/http.c could answer 400 for heads it can already see are malformed',
     }, async () => {
       const r = await rawHttp(srv.port, [head], { ms: 1500 });
       assert.match(r.out, /^HTTP\/1\.[01] 400 /, `answered ${JSON.stringify(r.out.slice(0, 60))}`);
@@ -253,8 +249,6 @@ describe('HTTP heads that enable request smuggling', { skip: SKIP }, () => {
   // client that has already sent its next request on that connection sees it reset: fetch fails
   // with "other side closed" (found by the load in tests/faults/postgres.test.mjs).
   test('http_last_answer_before_the_keepalive_limit_says_connection_close', {
-    todo: 'core bug (reported): core/http.c finish(): add "Connection: close" to the answer that uses up '
-      + 'max_keepalive_requests (libevhtp 1.2.18 closes after it without the header)',
   }, async (t) => {
     const s2 = await startServer({ server: { max_keepalive_requests: 3 } });
     t.after(() => stopClean(s2));
