@@ -100,13 +100,18 @@ $(BUILD)/tests/integration/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -o $@ $< $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/replay/%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c
+# The target is compiled alone (so -MMD records every file it includes), then linked with the replayer.
+$(BUILD)/fuzzobj/%.o: tests/fuzz/fuzz_%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/replay/%: $(BUILD)/fuzzobj/%.o tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -o $@ $^ $(LDLIBS)
 
 build/fuzz/%: tests/fuzz/fuzz_%.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I. -Isdk/include $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -Isdk/include $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@echo "run one: build/fuzz/NAME -max_total_time=60 tests/fuzz/corpus/NAME"
