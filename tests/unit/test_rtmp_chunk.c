@@ -638,7 +638,7 @@ static void test_chunk_take_payload_transfers_ownership(void **state) {
 /* Reads tests/fixtures/rtmp/<name>: $STREAMHUB_FIXTURES, $SH_ROOT (tools/test.sh), the current
  * directory, then relative to this source file. */
 static uint8_t *load_fixture(const char *name, size_t *len) {
-    char dirs[4][512], path[1024];
+    char dirs[4][512], path[2600]; /* room for any dir and name: no truncation */
     const char *root = getenv("SH_ROOT"), *fix = getenv("STREAMHUB_FIXTURES"), *slash = strrchr(__FILE__, '/');
     snprintf(dirs[0], sizeof dirs[0], "%s", fix ? fix : "");
     snprintf(dirs[1], sizeof dirs[1], "%s/tests/fixtures/rtmp", root ? root : "");
@@ -646,7 +646,7 @@ static uint8_t *load_fixture(const char *name, size_t *len) {
     snprintf(dirs[3], sizeof dirs[3], "%.*s../fixtures/rtmp", slash ? (int)(slash - __FILE__ + 1) : 0, __FILE__);
     for (int i = 0; i < 4; i++) {
         FILE *fp;
-        long n;
+        long n = 0;
         snprintf(path, sizeof path, "%s/%s", dirs[i], name);
         if (dirs[i][0] == '\0' || (fp = fopen(path, "rb")) == NULL) continue;
         if (fseek(fp, 0, SEEK_END) != 0 || (n = ftell(fp)) <= 0 || fseek(fp, 0, SEEK_SET) != 0) fail();
