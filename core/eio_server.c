@@ -54,6 +54,10 @@ void sh_eio_blob_unref(sh_eio_blob *b) {
 }
 
 /* ---- sessions ------------------------------------------------------------------------------ */
+/* The output queue is a ring whose capacity is a power of two (8, then doubled): slot i of the
+ * queue is q[(qh + i) & (qcap - 1)] (a mask, not a division: this runs once per delivery). */
+#define QSLOT(s, i) ((s)->q[((s)->qh + (i)) & ((s)->qcap - 1)])
+
 static uint64_t hash_sid(const char *s) {
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
@@ -109,7 +113,7 @@ sh_eio_session *eio_session_new(sh_eio_server *srv, const char *remote) {
 }
 
 static void outq_clear(sh_eio_session *s) {
-    for (size_t i = 0; i < s->qn; i++) sh_eio_blob_unref(s->q[(s->qh + i) % s->qcap]);
+    for (size_t i = 0; i < s->qn; i++) sh_eio_blob_unref(QSLOT(s, i));
     free(s->q);
     s->q = NULL;
     s->qn = s->qh = s->qcap = 0;
@@ -172,9 +176,11 @@ static void mark_dirty(sh_eio_session *s) {
     sh_eio_server *srv = s->srv;
     if (s->dirty) return;
     s->dirty = 1;
+    /* a non-empty list means the flush is already pending (whoever made it non-empty activated
+     * it, and flush_cb empties the list): one event_active per loop turn, not per session */
+    if (!srv->dirty) event_active(srv->flush_ev, 0, 0);
     s->dnext = srv->dirty;
     srv->dirty = s;
-    event_active(srv->flush_ev, 0, 0);
 }
 
 int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
@@ -183,14 +189,14 @@ int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
         size_t nc = s->qcap ? s->qcap * 2 : 8;
         sh_eio_blob **nq = malloc(nc * sizeof *nq);
         if (!nq) return SH_ERR_NOMEM;
-        for (size_t i = 0; i < s->qn; i++) nq[i] = s->q[(s->qh + i) % s->qcap];
+        for (size_t i = 0; i < s->qn; i++) nq[i] = QSLOT(s, i);
         free(s->q);
         s->q = nq;
         s->qh = 0;
         s->qcap = nc;
     }
     b->refs++;
-    s->q[(s->qh + s->qn) % s->qcap] = b;
+    QSLOT(s, s->qn) = b;
     s->qn++;
     s->qbytes += b->len + b->hdr;
     /* over the high-water mark: the flush pass writes, then drops the session if it is still
@@ -222,7 +228,7 @@ static void flush_poll(sh_eio_session *s) {
     sh_eio_packet *pk = calloc(s->qn, sizeof *pk);
     if (!pk) return;
     for (size_t i = 0; i < s->qn; i++) {
-        sh_eio_blob *b = s->q[(s->qh + i) % s->qcap];
+        sh_eio_blob *b = QSLOT(s, i);
         const uint8_t *d = b->data + SH_EIO_BLOB_HDR_ROOM;
         if (b->binary)
             pk[i] = (sh_eio_packet){SH_EIO_MESSAGE, true, d, b->len};

@@ -27,6 +27,13 @@
  * (a peer that does not read any more would otherwise keep it, and its descriptor, forever). */
 #define EIO_WS_CLOSE_GRACE_MS 2000
 
+/* Frames per writev: a broadcast burst is written in one call per session (UIO_MAXIOV is 1024). */
+#define EIO_WS_IOV 256
+
+/* Slot i of a session's output ring (its capacity is a power of two, see eio_server.c). */
+#define QSLOT(s, i) ((s)->q[((s)->qh + (i)) & ((s)->qcap - 1)])
+#define QNEXT(s, x) (((x) + 1) & ((s)->qcap - 1))
+
 struct eio_ws {
     sh_eio_server *srv;
     sh_eio_session *s; /* NULL once detached */
@@ -135,7 +142,7 @@ static void ws_fail(eio_ws *ws, const char *reason) {
 static int ws_write(eio_ws *ws) {
     if (ws->fd < 0) return 0;
     for (;;) {
-        struct iovec iov[64];
+        struct iovec iov[EIO_WS_IOV];
         int n = 0;
         sh_eio_session *s = ws->s && ws->s->ws == ws && ws->s->upgraded ? ws->s : NULL;
         int head_tail = ws->tail != NULL;                     /* the detached session's last frame */
@@ -149,8 +156,8 @@ static int ws_write(eio_ws *ws) {
             iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr + s->qoff, (size_t)b->hdr + b->len - s->qoff};
         }
         if (ws->ctl_off < ws->ctl_len) iov[n++] = (struct iovec){ws->ctl + ws->ctl_off, ws->ctl_len - ws->ctl_off};
-        for (size_t i = head_queue ? 1 : 0; s && i < s->qn && n < 64; i++) {
-            sh_eio_blob *b = s->q[(s->qh + i) % s->qcap];
+        for (size_t i = head_queue ? 1 : 0; s && i < s->qn && n < EIO_WS_IOV; i++) {
+            sh_eio_blob *b = QSLOT(s, i);
             iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr, (size_t)b->hdr + b->len};
         }
         if (n == 0) break;
@@ -186,7 +193,7 @@ static int ws_write(eio_ws *ws) {
             if (k == rem) {
                 s->qoff = 0;
                 s->qbytes -= (size_t)b->hdr + b->len;
-                s->qh = (s->qh + 1) % s->qcap;
+                s->qh = QNEXT(s, s->qh);
                 s->qn--;
                 sh_eio_blob_unref(b);
             }
@@ -208,7 +215,7 @@ static int ws_write(eio_ws *ws) {
             left -= rem;
             s->qoff = 0;
             s->qbytes -= (size_t)b->hdr + b->len;
-            s->qh = (s->qh + 1) % s->qcap;
+            s->qh = QNEXT(s, s->qh);
             s->qn--;
             sh_eio_blob_unref(b);
         }
