@@ -71,6 +71,13 @@ run_unit() {
   done
 }
 
+# A free TCP port at or above $1 on 127.0.0.1 (another run or tool may hold the usual ones).
+free_port() {
+  local p=$1
+  while ss -ltnH "sport = :$p" 2>/dev/null | grep -q . ; do p=$((p + 1)); done
+  echo "$p"
+}
+
 services_up=0
 stop_services() {
   [ $services_up = 1 ] || return 0
@@ -87,13 +94,14 @@ if [ $UNIT_ONLY = 0 ]; then
   mkdir -p var/test
   export SH_PG_FAST=1
   services_up=1
-  if ! SH_TEST_PG=$(tools/pg.sh start var/test/pg 55432 | tail -1) || ! tools/redis.sh start var/test/redis 56379 >/dev/null; then
+  PG_PORT=$(free_port 55432); REDIS_PORT=$(free_port 56379)
+  if ! SH_TEST_PG=$(tools/pg.sh start var/test/pg "$PG_PORT" | tail -1) || ! tools/redis.sh start var/test/redis "$REDIS_PORT" >/dev/null; then
     note_fail "could not start PostgreSQL or Redis for the integration suites"
   else
-    export SH_TEST_PG SH_TEST_REDIS_PORT=56379
-    # throwaway instances that tests may stop and restart
-    export SH_TEST_PG_DIR=$ROOT/var/test/pg2 SH_TEST_PG_PORT=55433
-    export SH_TEST_REDIS_DIR=$ROOT/var/test/redis2 SH_TEST_REDIS_PORT2=56380
+    export SH_TEST_PG SH_TEST_REDIS_PORT=$REDIS_PORT
+    # throwaway instances that tests may stop and restart (ports chosen now, free right now)
+    export SH_TEST_PG_DIR=$ROOT/var/test/pg2 SH_TEST_PG_PORT=$(free_port $((PG_PORT + 1)))
+    export SH_TEST_REDIS_DIR=$ROOT/var/test/redis2 SH_TEST_REDIS_PORT2=$(free_port $((REDIS_PORT + 1)))
     echo "PostgreSQL $SH_TEST_PG, Redis 127.0.0.1:$SH_TEST_REDIS_PORT"
     echo "== integration (C, real PostgreSQL/Redis)"
     for t in "$BUILD"/tests/integration/test_*; do
