@@ -333,6 +333,8 @@ static evhtp_res on_post_accept(evhtp_connection_t *c, void *arg) {
      * gets the connection too and finds g through the connection's fini hook argument. */
     evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)guard_conn_fini, g);
     bufferevent_setcb(bev, guard_read, wcb, ecb, g->orig_arg);
+    /* libevent writes at most 16 KiB per callback by default: a 600 KB segment took 36 writes */
+    bufferevent_set_max_single_write(bev, 1 << 20);
     g->next = http->conns;
     if (http->conns) http->conns->prev = g;
     http->conns = g;
