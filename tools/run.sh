@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p var
-PG_PORT=${STREAMHUB_PG_PORT:-54320}
-REDIS_PORT=${STREAMHUB_REDIS_PORT:-63790}
+PG_PORT=${STREAMHUB_PG_PORT:-15432}
+REDIS_PORT=${STREAMHUB_REDIS_PORT:-16379}
 
 cleanup() {
   trap - EXIT INT TERM

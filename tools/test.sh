@@ -71,10 +71,13 @@ run_unit() {
   done
 }
 
-# A free TCP port at or above $1 on 127.0.0.1 (another run or tool may hold the usual ones).
+# A free TCP port at or above $1 on 127.0.0.1 (another run or tool may hold the usual ones): no
+# socket of any state uses it. The test ports sit below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 by default) so that no client connection made during
+# the run (10k idle sockets, reconnect attempts) can take a port a throwaway server restarts on.
 free_port() {
   local p=$1
-  while ss -ltnH "sport = :$p" 2>/dev/null | grep -q . ; do p=$((p + 1)); done
+  while ss -tanH "sport = :$p" 2>/dev/null | grep -q . ; do p=$((p + 1)); done
   echo "$p"
 }
 
@@ -94,7 +97,7 @@ if [ $UNIT_ONLY = 0 ]; then
   mkdir -p var/test
   export SH_PG_FAST=1
   services_up=1
-  PG_PORT=$(free_port 55432); REDIS_PORT=$(free_port 56379)
+  PG_PORT=$(free_port 25432); REDIS_PORT=$(free_port 26379)
   if ! SH_TEST_PG=$(tools/pg.sh start var/test/pg "$PG_PORT" | tail -1) || ! tools/redis.sh start var/test/redis "$REDIS_PORT" >/dev/null; then
     note_fail "could not start PostgreSQL or Redis for the integration suites"
   else

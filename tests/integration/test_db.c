@@ -1,7 +1,7 @@
 /*
  * test_db.c - core/db.c and core/db_migrate.c against a real PostgreSQL.
  *
- * Needs SH_TEST_PG (a conninfo, e.g. the output of `tools/pg.sh start /tmp/pgtest 55432`); without
+ * Needs SH_TEST_PG (a conninfo, e.g. the output of `tools/pg.sh start /tmp/pgtest 25432`); without
  * it every test fails. The server-restart test also needs SH_TEST_PG_DIR and SH_TEST_PG_PORT (a
  * throwaway server that the test stops and starts with tools/pg.sh; run from the repository root)
  * and is skipped without them. Each test runs a real event_base until its callbacks fire, with a
@@ -797,7 +797,7 @@ static void test_server_stopped_queries_fail_fast_then_succeed_after_restart(voi
 int main(void) {
     if (!pg_url() || !*pg_url()) {
         fprintf(stderr, "test_db: SH_TEST_PG is not set. Start a server with\n"
-                        "  tools/pg.sh start /tmp/pgtest 55432\n"
+                        "  tools/pg.sh start /tmp/pgtest 25432\n"
                         "and set SH_TEST_PG to the conninfo it prints.\n");
         return 1;
     }

@@ -32,7 +32,7 @@ export function makeConfig({ plugins = [], server = {}, database = {}, redis = t
       rate_limit_exempt_loopback: true, read_timeout_ms: 5000, shutdown_grace_ms: 2000, ...server,
     },
     database: { url: process.env.SH_TEST_PG, pool_size: 4, ...database },
-    redis: redis ? { enabled: true, host: '127.0.0.1', port: Number(process.env.SH_TEST_REDIS_PORT || 56379), ...(typeof redis === 'object' ? redis : {}) }
+    redis: redis ? { enabled: true, host: '127.0.0.1', port: Number(process.env.SH_TEST_REDIS_PORT || 26379), ...(typeof redis === 'object' ? redis : {}) }
       : { enabled: false },
     log: { level: 'info', ...log },
     realtime: { connections_per_ip_per_minute: 0, ...realtime },
