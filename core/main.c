@@ -207,11 +207,8 @@ int main(int argc, char **argv) {
     if (!h->base || !h->metrics) goto out;
     if (!h->check_only) {
         int threads = (int)sh_cfg_i(&h->cfg->server, "workers");
-        if (threads == 0) {
-            long n = sysconf(_SC_NPROCESSORS_ONLN);
-            threads = n < 2 ? 2 : (int)n;
-        }
-        h->workers = sh_workers_new(h->base, threads, 100000);
+        if (threads == 0) threads = sh_workers_default_threads();
+        h->workers = sh_workers_new(h->base, threads, 100000, (int)sh_cfg_i(&h->cfg->server, "worker_nice"));
         if (sh_cfg_b(&h->cfg->redis, "enabled")) {
             sh_redis_config rc2 = {sh_cfg_s(&h->cfg->redis, "host"), (int)sh_cfg_i(&h->cfg->redis, "port"),
                                    sh_cfg_s(&h->cfg->redis, "password"), (int)sh_cfg_i(&h->cfg->redis, "db")};

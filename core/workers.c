@@ -4,9 +4,12 @@
  */
 #include "core/workers.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 typedef struct job {
@@ -21,6 +24,7 @@ struct sh_workers {
     pthread_t *threads;
     int nthreads;
     int queue_max;
+    int nice;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     job *head, *tail;
@@ -34,6 +38,11 @@ struct sh_workers {
 
 static void *worker_main(void *arg) {
     sh_workers *w = arg;
+    if (w->nice > 0) { /* relative to the process's niceness; failure only costs isolation */
+        errno = 0;
+        int base = getpriority(PRIO_PROCESS, 0);
+        if (errno == 0) (void)setpriority(PRIO_PROCESS, (id_t)gettid(), base + w->nice > 19 ? 19 : base + w->nice);
+    }
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->head && !w->stopping) pthread_cond_wait(&w->cv, &w->mu);
@@ -87,10 +96,19 @@ static void on_wake(evutil_socket_t fd, short what, void *arg) {
     run_done(arg);
 }
 
-sh_workers *sh_workers_new(struct event_base *base, int threads, int queue_max) {
+int sh_workers_default_threads(void) {
+    cpu_set_t set;
+    long n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+    if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 2 ? 2 : n > 256 ? 256 : (int)n;
+}
+
+sh_workers *sh_workers_new(struct event_base *base, int threads, int queue_max, int nice) {
     sh_workers *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->base = base;
+    w->nice = nice < 0 ? 0 : nice > 19 ? 19 : nice;
     w->queue_max = queue_max > 0 ? queue_max : 10000;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
