@@ -18,6 +18,25 @@
  * A transaction runs as BEGIN, the statements, COMMIT, one command at a time on one slot; on the
  * first failing statement it sends ROLLBACK and reports that statement's result.
  *
+ * Prepared statements: each slot keeps a cache of the statements it prepared, keyed by the SQL
+ * text, so that a query PostgreSQL has seen on this connection is not parsed and planned again.
+ * A single sh_db_query statement that is cacheable (it starts with SELECT, INSERT, UPDATE,
+ * DELETE, WITH or VALUES and has no ';' but trailing ones) runs as PQsendPrepare (name "sh_N")
+ * on its first use on the slot, then PQsendQueryPrepared; later uses go straight to the prepared
+ * one. Everything else stays on the unnamed path (PQsendQueryParams): transactions (BEGIN, their
+ * statements, COMMIT, ROLLBACK), SET statement_timeout, DDL and anything with several statements.
+ * The cache is bounded: at most SH_DB_STMT_CACHE_MAX statements are ever prepared on one
+ * connection; beyond that, new statements take the unnamed path (no DEALLOCATE, no eviction, so
+ * the server never holds more than the bound). A failing PREPARE is not cached and its result is
+ * the job's result, which is exactly the error the unnamed path gives (both fail in Parse). A
+ * reconnected slot starts with an empty cache (prepared statements live in the session).
+ * PostgreSQL refuses to run a prepared statement whose result columns changed since it was
+ * prepared (DDL at run time: "cached plan must not change result type", SQLSTATE 0A000): on a
+ * 0A000 error from a prepared statement outside a transaction, the entry is dropped and the
+ * statement runs once more on the unnamed path, whose result is the job's (a failed autocommit
+ * statement changed nothing, so running it again is safe; a genuine 0A000 error just comes back
+ * from the unnamed path as it would have). The next use prepares it afresh.
+ *
  * Broken connections: a read error, a closed socket or a FATAL/connection-class error result
  * closes the slot, fails its job with SH_ERR_UNAVAILABLE and schedules a reconnect. While no slot
  * is up after a failure (`down`), new jobs fail at once; queued ones wait for their queue timeout.
@@ -32,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #if __has_include(<libpq-fe.h>)
@@ -64,9 +84,14 @@ typedef struct stmt_copy {
     char **params; /* NULL entries are SQL NULL */
 } stmt_copy;
 
+enum { P_NONE = 0, P_PARSE, P_EXEC }; /* job.prep: unnamed, PREPARE running, prepared running */
+
 typedef struct job {
     struct job *next;
     int is_tx;
+    int prep;        /* single statement: P_NONE, P_PARSE or P_EXEC on the current slot */
+    int unnamed;     /* run on the unnamed path only (retry after a changed result type) */
+    char pname[16];  /* the prepared statement's name while prep != P_NONE */
     int nstmts;
     stmt_copy *stmts;
     sh_db_cb cb;
@@ -86,6 +111,13 @@ typedef struct jobq {
     int n;
 } jobq;
 
+/* One prepared statement of a slot (see "Prepared statements" above). */
+typedef struct pstmt {
+    char *sql; /* NULL = free entry */
+    uint32_t hash;
+    char name[16];
+} pstmt;
+
 typedef struct conn {
     sh_db *db;
     int idx;
@@ -99,6 +131,9 @@ typedef struct conn {
     int flushing;
     job *job;
     PGresult *cur; /* the result of the command being read */
+    pstmt *pcache; /* SH_DB_STMT_CACHE_MAX entries once the first statement is prepared */
+    int pcached;   /* used entries */
+    int prepared;  /* statements prepared in this session (dropped entries still count) */
 } conn;
 
 struct sh_db {
@@ -347,7 +382,17 @@ static void conn_unwatch(conn *c) {
     c->rev = c->wev = NULL;
 }
 
+/* Forget the slot's prepared statements (its session ended). */
+static void pcache_clear(conn *c) {
+    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++)
+        free(c->pcache[i].sql);
+    free(c->pcache);
+    c->pcache = NULL;
+    c->pcached = c->prepared = 0;
+}
+
 static void conn_close(conn *c) {
+    pcache_clear(c);
     conn_unwatch(c);
     if (c->timer)
         evtimer_del(c->timer);
@@ -495,7 +540,106 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg) {
         conn_fail(c, NULL, "connection attempt timed out");
 }
 
+/* ---- the prepared-statement cache ---------------------------------------------------------- */
+
+static uint32_t sql_hash(const char *s) { /* FNV-1a */
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* May this statement be prepared? A single DML/query statement: it starts (after blanks) with
+ * one of the keywords below and has no ';' other than trailing ones (a ';' inside a literal
+ * makes it merely uncached). Everything else keeps the unnamed path. */
+static int sql_cacheable(const char *sql) {
+    static const char *const kw[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES"};
+    const char *p = sql + strspn(sql, " \t\r\n(");
+    size_t n = 0;
+    while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' && p[n] <= 'z'))
+        n++;
+    int ok = 0;
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0] && !ok; i++)
+        ok = strlen(kw[i]) == n && strncasecmp(p, kw[i], n) == 0;
+    const char *semi = strchr(p, ';');
+    return ok && (!semi || semi[strspn(semi, "; \t\r\n")] == '\0');
+}
+
+static pstmt *pcache_find(conn *c, const char *sql, uint32_t hash) {
+    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++)
+        if (c->pcache[i].sql && c->pcache[i].hash == hash && strcmp(c->pcache[i].sql, sql) == 0)
+            return &c->pcache[i];
+    return NULL;
+}
+
+/* Record `name` as prepared for `sql` (when out of memory it just stays uncached). */
+static void pcache_add(conn *c, const char *sql, const char *name) {
+    if (!c->pcache && !(c->pcache = calloc(SH_DB_STMT_CACHE_MAX, sizeof *c->pcache)))
+        return;
+    for (int i = 0; i < SH_DB_STMT_CACHE_MAX; i++) {
+        pstmt *p = &c->pcache[i];
+        if (p->sql)
+            continue;
+        if (!(p->sql = strdup(sql)))
+            return;
+        p->hash = sql_hash(sql);
+        snprintf(p->name, sizeof p->name, "%s", name);
+        c->pcached++;
+        return;
+    }
+}
+
+static void pcache_drop(conn *c, const char *name) {
+    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++) {
+        pstmt *p = &c->pcache[i];
+        if (p->sql && strcmp(p->name, name) == 0) {
+            free(p->sql);
+            p->sql = NULL;
+            c->pcached--;
+            return;
+        }
+    }
+}
+
+/* Did a prepared statement fail because it cannot run as prepared (its result type changed)?
+ * Only outside a transaction, where running it again is harmless. */
+static int res_replan(const conn *c, const job *j, const PGresult *r) {
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return j->prep == P_EXEC && !j->unnamed && st && strcmp(st, "0A000") == 0 &&
+           PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+}
+
 /* ---- running jobs ------------------------------------------------------------------------- */
+
+/* Send a single statement (not a transaction's): the prepared one when this slot has it, a
+ * PREPARE when it may be cached and the bound allows, else the unnamed path. */
+static int send_single(conn *c) {
+    job *j = c->job;
+    const stmt_copy *s = &j->stmts[0];
+    const char *const *params = (const char *const *)s->params;
+    int rc;
+    if (j->prep == P_PARSE) { /* the PREPARE succeeded: run it */
+        j->prep = P_EXEC;
+        rc = PQsendQueryPrepared(c->pg, j->pname, s->nparams, params, NULL, NULL, 0);
+    } else {
+        pstmt *p = j->unnamed ? NULL : pcache_find(c, s->sql, sql_hash(s->sql));
+        if (p) {
+            j->prep = P_EXEC;
+            snprintf(j->pname, sizeof j->pname, "%s", p->name);
+            rc = PQsendQueryPrepared(c->pg, p->name, s->nparams, params, NULL, NULL, 0);
+        } else if (!j->unnamed && c->prepared < SH_DB_STMT_CACHE_MAX && sql_cacheable(s->sql)) {
+            j->prep = P_PARSE;
+            snprintf(j->pname, sizeof j->pname, "sh_%d", c->prepared + 1);
+            rc = PQsendPrepare(c->pg, j->pname, s->sql, s->nparams, NULL);
+        } else {
+            j->prep = P_NONE;
+            rc = PQsendQueryParams(c->pg, s->sql, s->nparams, NULL, params, NULL, NULL, 0);
+        }
+    }
+    if (!rc)
+        return -1;
+    return conn_flush(c);
+}
 
 /* Send the job's current command. 0, or -1 when libpq refused it (see PQerrorMessage). */
 static int send_step(conn *c) {
@@ -503,14 +647,16 @@ static int send_step(conn *c) {
     const char *sql;
     int np = 0;
     const char *const *params = NULL;
+    if (!j->is_tx)
+        return send_single(c);
     if (j->rolling_back) {
         sql = "ROLLBACK";
-    } else if (j->is_tx && j->step == 0) {
+    } else if (j->step == 0) {
         sql = "BEGIN";
-    } else if (j->is_tx && j->step > j->nstmts) {
+    } else if (j->step > j->nstmts) {
         sql = "COMMIT";
     } else {
-        const stmt_copy *s = &j->stmts[j->is_tx ? j->step - 1 : 0];
+        const stmt_copy *s = &j->stmts[j->step - 1];
         sql = s->sql;
         np = s->nparams;
         params = (const char *const *)s->params;
@@ -535,6 +681,7 @@ static void conn_start(conn *c, job *j) {
     c->state = C_BUSY;
     db->busy++;
     j->step = 0;
+    j->prep = P_NONE; /* a prepared statement is this slot's: look it up again */
     if (send_step(c) == 0)
         return;
     c->job = NULL;
@@ -599,7 +746,31 @@ static int step_done(conn *c, PGresult *r) {
     }
     int ok = res_ok(r);
     if (!j->is_tx) {
-        job_done(c, ok ? SH_OK : SH_ERR, r);
+        if (j->prep == P_PARSE && ok) { /* prepared: cache it, then run it */
+            c->prepared++;
+            c->db->st.prepares++;
+            pcache_add(c, j->stmts[0].sql, j->pname);
+            PQclear(r);
+            if (send_single(c) < 0) {
+                conn_fail(c, NULL, PQerrorMessage(c->pg));
+                return -1;
+            }
+            return 0;
+        }
+        if (!ok && res_replan(c, j, r)) { /* drop the entry, run it once more unprepared */
+            pcache_drop(c, j->pname);
+            PQclear(r);
+            j->unnamed = 1;
+            j->prep = P_NONE;
+            if (send_single(c) < 0) {
+                conn_fail(c, NULL, PQerrorMessage(c->pg));
+                return -1;
+            }
+            return 0;
+        }
+        if (ok && j->prep == P_EXEC)
+            c->db->st.prepared_runs++;
+        job_done(c, ok ? SH_OK : SH_ERR, r); /* a failed PREPARE reports its error as is */
         return 0;
     }
     if (j->rolling_back) {

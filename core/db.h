@@ -8,6 +8,11 @@
  * caller answers 503) and the pool reconnects by itself with back-off; nothing hangs. A query
  * that is running when its connection breaks fails with SH_ERR_UNAVAILABLE too.
  *
+ * Single statements (sh_db_query) that are plain queries or DML are prepared on their first use on
+ * each connection and run prepared afterwards (a per-connection cache keyed by the SQL text, at
+ * most SH_DB_STMT_CACHE_MAX statements per connection; see db.c). Results and errors are the same
+ * as without the cache. Transactions and anything else run unprepared.
+ *
  * Migrations run before the loop starts, on one blocking connection of their own, under a
  * PostgreSQL advisory lock so that nodes starting together do not race.
  *
@@ -21,6 +26,9 @@
 #include <streamhub/streamhub.h>
 
 typedef struct sh_db sh_db;
+
+/* Statements prepared on one connection at most; beyond, new ones run unprepared. */
+#define SH_DB_STMT_CACHE_MAX 128
 
 typedef struct sh_db_config {
     const char *conninfo;      /* libpq connection string or URI (copied) */
@@ -43,6 +51,8 @@ int sh_db_available(const sh_db *db);
 typedef struct sh_db_stats {
     int connections_up, busy, queued;
     unsigned long long queries, errors, unavailable, reconnects;
+    unsigned long long prepares;      /* statements prepared (a connection's first use of each) */
+    unsigned long long prepared_runs; /* successful runs of an already prepared statement */
 } sh_db_stats;
 void sh_db_stats_get(const sh_db *db, sh_db_stats *out);
 

@@ -61,6 +61,9 @@ static void metrics(sh_request *r, void *ud) {
         gauge(h, "streamhub_db_queries_total", "Queries run", (double)st.queries);
         gauge(h, "streamhub_db_errors_total", "Queries failed", (double)st.errors);
         gauge(h, "streamhub_db_reconnects_total", "Reconnections", (double)st.reconnects);
+        gauge(h, "streamhub_db_prepares_total", "Statements prepared (first use on a connection)",
+              (double)st.prepares);
+        gauge(h, "streamhub_db_prepared_runs_total", "Queries run as a prepared statement", (double)st.prepared_runs);
     }
     if (h->redis) {
         sh_redis_stats st;

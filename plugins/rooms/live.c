@@ -16,7 +16,8 @@
  * always sees start before end. The presence refresh tick calls live_heartbeat, which refreshes
  * rooms.live_seen_at of this node's live rooms and writes chat message counts; live_sweep ends
  * (reason "node_lost") live rooms that no node refreshed for live_stale_ms: the ingest node
- * crashed. Loop thread.
+ * crashed. Each recorded change of the live state (start, end, sweep) calls rooms_room_changed:
+ * the rooms' cached JSON is dropped on every node (room.updated). Loop thread.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -101,6 +102,7 @@ static void on_start_done(const sh_db_result *res, void *ud) {
     } else {
         const char *v = h->db_value(res, 0, 0);
         ls->stream_pk = v ? strtoll(v, NULL, 10) : 0;
+        rooms_room_changed(st, ls->room, 0); /* isLive, startedAt, the URLs: cached JSON is stale */
     }
     ls->state = L_LIVE;
     count_live(st);
@@ -180,6 +182,8 @@ static void on_end_done(const sh_db_result *res, void *ud) {
     if (st->h->db_status(res) != SH_OK)
         st->h->log(st->self, SH_LOG_ERROR, "stream %lld in room %s: end not recorded (the sweep will): %s",
                    (long long)ls->core_id, ls->room, st->h->db_error(res));
+    else
+        rooms_room_changed(st, ls->room, 0);
     emit_room(st, ls->room, "stream-ended", ls->reason);
     char room[ROOM_ID_MAX + 1];
     snprintf(room, sizeof room, "%s", ls->room);
@@ -355,6 +359,7 @@ static void on_swept(const sh_db_result *res, void *ud) {
         const char *room = h->db_value(res, i, 0);
         if (!room) continue;
         h->log(st->self, SH_LOG_WARN, "room %s was live on a node that stopped answering: ended (node_lost)", room);
+        rooms_room_changed(st, room, 0);
         emit_room(st, room, "stream-ended", "node_lost");
     }
 }

@@ -36,6 +36,9 @@ static const sh_setting settings[] = {
      "changed viewer counts are written to the database (list order, peak viewers) this often"},
     {"live_cache_ms", SH_CFG_INT, "3000", 0, 60000, 0,
      "GET /api/rooms?live=true answers are cached this long (Redis when configured, else in-process; 0 = off)"},
+    {"room_cache_ms", SH_CFG_INT, "2000", 0, 60000, 0,
+     "a room's JSON for GET /api/rooms/:roomId is cached in process this long (dropped at once on room.updated; "
+     "the viewer count is always current; 0 = off)"},
     {"live_stale_ms", SH_CFG_INT, "60000", 2000, 3600000, 0,
      "a live room whose ingest node stopped confirming it for this long is ended (reason node_lost)"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
@@ -252,6 +255,7 @@ static int rooms_init(sh_plugin *self, const sh_host_api *host) {
     st->flush_ms = host->cfg_int(self, "count_flush_ms");
     st->cache_ms = host->cfg_int(self, "live_cache_ms");
     st->stale_ms = host->cfg_int(self, "live_stale_ms");
+    st->room_cache_ms = host->cfg_int(self, "room_cache_ms");
     if (st->refresh_ms * 2 > st->ttl_ms) {
         host->log(self, SH_LOG_ERROR, "presence_refresh_ms (%lld) must be at most half of presence_ttl_ms (%lld)",
                   (long long)st->refresh_ms, (long long)st->ttl_ms);
@@ -277,8 +281,8 @@ static int rooms_init(sh_plugin *self, const sh_host_api *host) {
         host->log(self, SH_LOG_ERROR, "cannot register the Socket.IO handlers");
         return SH_ERR;
     }
-    if (rooms_live_init(st) != SH_OK) {
-        host->log(self, SH_LOG_ERROR, "cannot subscribe to the stream events");
+    if (rooms_live_init(st) != SH_OK || rooms_rcache_init(st) != SH_OK) {
+        host->log(self, SH_LOG_ERROR, "cannot subscribe to the stream and room events");
         return SH_ERR;
     }
     if (host->service_provide(self, SH_ROOMS_SERVICE, SH_ROOMS_MAJOR, SH_ROOMS_MINOR, &rooms_service) != SH_OK) {
@@ -293,12 +297,18 @@ static int rooms_init(sh_plugin *self, const sh_host_api *host) {
                                         "Live-rooms list answers, by cache result", "result=\"hit\"");
     st->m_cache_misses = host->metric_new(self, SH_METRIC_COUNTER, "streamhub_rooms_list_cache_total",
                                           "Live-rooms list answers, by cache result", "result=\"miss\"");
+    st->m_rcache_hits = host->metric_new(self, SH_METRIC_COUNTER, "streamhub_rooms_room_cache_total",
+                                         "GET /api/rooms/:roomId reads of the room cache, by result", "result=\"hit\"");
+    st->m_rcache_misses =
+        host->metric_new(self, SH_METRIC_COUNTER, "streamhub_rooms_room_cache_total",
+                         "GET /api/rooms/:roomId reads of the room cache, by result", "result=\"miss\"");
     st->m_live = host->metric_new(self, SH_METRIC_GAUGE, "streamhub_rooms_live_local",
                                   "Live streams ingested on this node, as the rooms plugin tracks them", NULL);
     rooms_g = st;
-    host->log(self, SH_LOG_INFO, "ready: presence %s (ttl %lld ms, refresh %lld ms), live list cache %lld ms",
+    host->log(self, SH_LOG_INFO,
+              "ready: presence %s (ttl %lld ms, refresh %lld ms), live list cache %lld ms, room cache %lld ms",
               host->redis_enabled(self) ? "in Redis" : "in-process (single node)", (long long)st->ttl_ms,
-              (long long)st->refresh_ms, (long long)st->cache_ms);
+              (long long)st->refresh_ms, (long long)st->cache_ms, (long long)st->room_cache_ms);
     return SH_OK;
 }
 
@@ -334,6 +344,7 @@ static void rooms_fini(sh_plugin *self) {
     live_free_all(st);
     pres_free_all(st);
     rooms_cache_free(st);
+    rooms_rcache_free(st);
     rooms_g = NULL;
 }
 

@@ -5,6 +5,8 @@
  *   rooms.c      descriptor, settings, init/start/stop/fini, the `rooms` service (rooms.h)
  *   routes.c     REST: create, read, update, delete a room; categories; a room's past streams
  *   list.c       REST: GET /api/rooms (filters, search, keyset cursor) and its short-lived cache
+ *   roomcache.c  each room's public JSON cached in process for GET /api/rooms/:roomId (short TTL,
+ *                dropped on room.updated); rooms_room_changed, which publishes room.updated
  *   presence.c   viewer counting: local members per room, Redis presence (sorted sets with
  *                expiry, Lua scripts), the refresh tick, viewer counts written to the database
  *   sockets.c    Socket.IO: create-room, join-room, leave-room, disconnects; viewer-joined/left
@@ -72,6 +74,7 @@ typedef struct lcache_ent {
     uint64_t expires_ms;
 } lcache_ent;
 #define LCACHE_MAX 64
+#define RCACHE_MAX 4096 /* rooms whose JSON roomcache.c keeps at most */
 
 typedef struct rooms_state {
     sh_plugin *self;
@@ -87,7 +90,12 @@ typedef struct rooms_state {
     sh_timer *t_refresh, *t_flush, *t_sweep;
     int flush_busy, beat_busy, sweep_busy;
     uint64_t redis_warn_ms;
+    int64_t room_cache_ms; /* roomcache.c: TTL of a room's cached JSON, 0 = off */
+    smap rcache;           /* room id -> its cached JSON (roomcache.c) */
+    smap rfetch;           /* room id -> the GET query under way for it (routes.c, room_fetch) */
+    uint64_t rcache_gen;   /* bumped by every drop (roomcache.c) */
     sh_metric *m_viewers, *m_joins, *m_cache_hits, *m_cache_misses, *m_live;
+    sh_metric *m_rcache_hits, *m_rcache_misses;
 } rooms_state;
 
 extern rooms_state *rooms_g;
@@ -117,6 +125,23 @@ int rooms_list_routes(rooms_state *st);
 /* The `limit` query parameter (1..100, default `def`); -1 after answering 400. */
 int rooms_query_limit(rooms_state *st, sh_request *req, int def);
 void rooms_cache_free(rooms_state *st);
+
+/* roomcache.c -------------------------------------------------------------------------------- */
+/* Subscribe to room.updated; the cache starts empty. SH_OK or an error. */
+int rooms_rcache_init(rooms_state *st);
+/* The cached room_json of `room` (borrowed until the next cache call), or NULL (absent, expired,
+ * caching off). */
+const char *rooms_rcache_get(rooms_state *st, const char *room);
+/* Take before the query whose result goes to rooms_rcache_put. */
+uint64_t rooms_rcache_gen(const rooms_state *st);
+/* Cache `json` for `room` unless a drop happened since `gen` was taken. */
+void rooms_rcache_put(rooms_state *st, const char *room, const char *json, uint64_t gen);
+/* Drop the entry of `room` (NULL: every entry) on this node. */
+void rooms_rcache_drop(rooms_state *st, const char *room);
+void rooms_rcache_free(rooms_state *st);
+/* The room's public JSON changed (deleted: it is gone): drop it here and publish room.updated
+ * {roomId[, deleted]} on every node (not once the plugin is stopping). */
+void rooms_room_changed(rooms_state *st, const char *room, int deleted);
 
 /* presence.c --------------------------------------------------------------------------------- */
 /* The room record for `id`, created when `create` (NULL if absent or out of memory). */

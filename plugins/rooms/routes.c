@@ -10,8 +10,10 @@
  *   GET    /api/rooms/:roomId/streams       past streams, newest first (limit, cursor)
  *
  * A room's JSON comes from the rooms_public view (one definition for every answer); GET and
- * PATCH replace its viewerCount with the live count (presence.c). Handlers are chains of
- * asynchronous steps over one context, freed when the request is answered. Loop thread.
+ * PATCH replace its viewerCount with the live count (presence.c). GET reads the JSON from the
+ * room cache (roomcache.c) when it is there, else stores what it read; PATCH and DELETE drop it
+ * on every node (rooms_room_changed). Handlers are chains of asynchronous steps over one
+ * context, freed when the request is answered. Loop thread.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,7 +35,8 @@ typedef struct rctx {
     char uid_s[24];
     char room[ROOM_ID_MAX + 1];
     int attempts;
-    int status; /* of the final answer */
+    int status;        /* of the final answer */
+    struct rctx *next; /* GET: the next request waiting for the same room_fetch */
     /* create / patch fields (strings borrowed from the request body) */
     const char *title, *description, *category;
     int cat_given, cat_null;
@@ -137,9 +140,11 @@ static void on_room_row(const sh_db_result *res, void *ud) {
     answer_room(c, c->st->h->db_value(res, 0, 0));
 }
 
+#define ROOM_SELECT "SELECT room_json FROM rooms_public WHERE room_id = $1"
+
 static void select_room(rctx *c) {
     const char *p[1] = {c->room};
-    ctx_db(c, "SELECT room_json FROM rooms_public WHERE room_id = $1", 1, p, on_room_row);
+    ctx_db(c, ROOM_SELECT, 1, p, on_room_row);
 }
 
 /* ---- field validation (create and patch) ----------------------------------------------------------- */
@@ -279,6 +284,53 @@ static void h_create(sh_request *req, void *ud) {
 
 /* ---- GET /api/rooms/:roomId ------------------------------------------------------------------------- */
 
+/* With the room cache on, the GETs of one room that miss the cache share one query (single
+ * flight: when a popular room's entry expires, one query runs, not one per request waiting):
+ * st->rfetch maps the room to the room_fetch under way, whose requests are all answered with its
+ * row, which is then cached unless the room changed meanwhile. A change detaches the room_fetch
+ * from the map (rooms_rcache_drop), so that later GETs read afresh; the requests already waiting
+ * came before the change and get the row read for them, as they would have without the cache. */
+typedef struct room_fetch {
+    char room[ROOM_ID_MAX + 1];
+    uint64_t gen;       /* the room cache's generation when the query was sent */
+    rctx *first, *last; /* the waiting requests, in arrival order */
+} room_fetch;
+
+static void on_fetched(const sh_db_result *res, void *ud) {
+    room_fetch *f = ud;
+    rctx *c = f->first, *next;
+    if (!rooms_live()) {
+        for (; c; c = next) {
+            next = c->next;
+            free(c);
+        }
+        free(f);
+        return;
+    }
+    rooms_state *st = rooms_g;
+    const sh_host_api *h = st->h;
+    smap_slot *s = smap_find(&st->rfetch, f->room);
+    if (s && s->val == f) smap_del(&st->rfetch, f->room);
+    int ok = h->db_status(res) == SH_OK;
+    const char *json = ok && h->db_nrows(res) > 0 ? h->db_value(res, 0, 0) : NULL;
+    if (json) rooms_rcache_put(st, f->room, json, f->gen);
+    for (int first = 1; c; c = next, first = 0) {
+        next = c->next;
+        if (json) {
+            answer_room(c, json); /* frees c */
+            continue;
+        }
+        if (!ok && first)
+            rooms_respond_db(st, c->req, res); /* logs the failure once */
+        else if (!ok)
+            h->respond_db_error(c->req, res);
+        else
+            h->respond_error(c->req, 404, "room_not_found", "No such room.", NULL);
+        free(c);
+    }
+    free(f);
+}
+
 static void h_get(sh_request *req, void *ud) {
     rooms_state *st = ud;
     const char *id = room_param(st, req);
@@ -286,7 +338,41 @@ static void h_get(sh_request *req, void *ud) {
     rctx *c = ctx_new(st, req);
     if (!c) return;
     snprintf(c->room, sizeof c->room, "%s", id);
-    select_room(c);
+    const char *cached = rooms_rcache_get(st, c->room);
+    if (cached) {
+        answer_room(c, cached); /* parses it before anything can drop the entry */
+        return;
+    }
+    if (st->room_cache_ms <= 0) {
+        select_room(c);
+        return;
+    }
+    smap_slot *s = smap_find(&st->rfetch, c->room);
+    if (s) { /* a query for this room is under way: wait for its row */
+        room_fetch *f = s->val;
+        f->last->next = c;
+        f->last = c;
+        return;
+    }
+    int created = 0;
+    room_fetch *f = calloc(1, sizeof *f);
+    s = f ? smap_upsert(&st->rfetch, c->room, &created) : NULL;
+    if (!s) { /* out of memory: a query of its own */
+        free(f);
+        select_room(c);
+        return;
+    }
+    snprintf(f->room, sizeof f->room, "%s", c->room);
+    f->gen = rooms_rcache_gen(st);
+    f->first = f->last = c;
+    s->val = f;
+    const char *p[1] = {f->room};
+    if (st->h->db_query(st->self, ROOM_SELECT, 1, p, on_fetched, f) == SH_ERR_NOMEM) {
+        smap_del(&st->rfetch, f->room);
+        free(f);
+        st->h->respond_error(req, 500, "internal", "Out of memory.", NULL);
+        free(c);
+    }
 }
 
 /* ---- ownership ------------------------------------------------------------------------------------- */
@@ -336,13 +422,6 @@ static void check_owner(rctx *c, int refuse_live, step_fn next) {
     }
 }
 
-static void publish_updated(rooms_state *st, const char *room, int deleted) {
-    json_object *o = json_object_new_object();
-    json_object_object_add(o, "roomId", json_object_new_string(room));
-    if (deleted) json_object_object_add(o, "deleted", json_object_new_boolean(1));
-    st->h->bus_publish(st->self, SH_TOPIC_ROOM_UPDATED, o, SH_BUS_CLUSTER);
-}
-
 /* ---- PATCH /api/rooms/:roomId ------------------------------------------------------------------------ */
 
 static void on_patched(const sh_db_result *res, void *ud) {
@@ -353,7 +432,7 @@ static void on_patched(const sh_db_result *res, void *ud) {
         free(c);
         return;
     }
-    publish_updated(c->st, c->room, 0);
+    rooms_room_changed(c->st, c->room, 0);
     select_room(c);
 }
 
@@ -410,7 +489,7 @@ static void on_deleted(const sh_db_result *res, void *ud) {
     if (c->st->h->db_affected(res) < 1) {
         c->st->h->respond_error(c->req, 409, "room_live", "The room went live meanwhile; end the stream first.", NULL);
     } else {
-        publish_updated(c->st, c->room, 1);
+        rooms_room_changed(c->st, c->room, 1);
         c->st->h->respond_json(c->req, 204, NULL);
     }
     free(c);

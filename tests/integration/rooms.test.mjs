@@ -174,6 +174,36 @@ describe('rooms: REST', () => {
     await makeRoom(owner);
   });
 
+  it('caches a room for GET briefly: a PATCH shows at once (every node), other changes within room_cache_ms', async () => {
+    const u = await register();
+    const room = await makeRoom(u, { title: uniq('C') });
+    const path = `/api/rooms/${room.id}`;
+    // concurrent misses share one query and all get the room; later reads come from the cache
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => getRoom(i % 2 ? A : B, room.id)));
+    for (const got of many) assert.deepEqual(got, room);
+    for (const srv of [A, B, A, B]) assert.deepEqual(await getRoom(srv, room.id), room);
+    const metrics = await api(A.url, 'GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /streamhub_rooms_room_cache_total\{result="hit"\} [1-9]/);
+    const r = await api(A.url, 'PATCH', path, { token: u.token, body: { title: 'Renamed at once' } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal((await getRoom(A, room.id)).title, 'Renamed at once'); // the same node dropped it at once
+    // the other node drops it when room.updated arrives through Redis: well before the TTL (2 s)
+    await waitFor(async () => (await getRoom(B, room.id)).title === 'Renamed at once', 2000, 'the new title on B');
+    assert.deepEqual(await getRoom(B, room.id), r.body.room);
+    // the streamer's display name publishes nothing: it shows after room_cache_ms at most
+    assert.equal((await getRoom(A, room.id)).streamer.displayName, room.streamer.displayName); // cached again
+    const d = await api(A.url, 'PATCH', '/api/users/me', { token: u.token, body: { displayName: 'Cache Test' } });
+    assert.equal(d.status, 200, JSON.stringify(d.body));
+    const t1 = Date.now();
+    await waitFor(async () => (await getRoom(A, room.id)).streamer.displayName === 'Cache Test', 3500, 'the new name');
+    assert.ok(Date.now() - t1 <= 3500);
+    // DELETE drops it too: 404 at once, not the cached room
+    assert.equal((await api(A.url, 'DELETE', path, { token: u.token })).status, 204);
+    assertError(await api(A.url, 'GET', path), 404, 'room_not_found');
+    await waitFor(async () => (await api(B.url, 'GET', path)).status === 404, 2000, '404 on B');
+  });
+
   it('lists with the live, category and q filters, and searches titles and streamer names', async () => {
     const tag = uniq('T');
     const [u1, u2, u3] = await Promise.all([register(), register(), register()]);
