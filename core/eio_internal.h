@@ -17,14 +17,23 @@
 
 typedef struct eio_ws eio_ws;
 
+/* One output queue entry: bytes [off, off + len) of b->data, whole WebSocket frames ready for the
+ * wire: the one frame of an ordinary blob, or a slice of a batch chunk (several frames back to
+ * back, see sh_eio_send_slice). Polling unpacks the frames back into Engine.IO packets. */
+typedef struct eio_qent {
+    sh_eio_blob *b;
+    uint32_t off, len;
+} eio_qent;
+
 struct sh_eio_session {
     sh_eio_server *srv;
     char sid[24];
     char remote[48];
     unsigned closed : 1, upgraded : 1, awaiting_pong : 1, overflow : 1, dirty : 1;
     sh_eio_session *hnext, *dnext, *deadnext;
-    /* output queue: a ring of shared blobs; qoff = bytes of the first blob's frame already written */
-    sh_eio_blob **q;
+    /* output queue: a ring of entries (slices of shared blobs); qoff = bytes of the first entry
+     * already written; qbytes = bytes of every entry still queued (entry lengths, not blob sizes) */
+    eio_qent *q;
     size_t qh, qn, qcap, qbytes, qoff;
     sh_request *poll; /* the pending long-poll GET */
     eio_ws *ws;       /* the WebSocket transport, once upgraded (or from the start) */
@@ -46,6 +55,7 @@ struct sh_eio_server {
     sh_eio_session *dirty;
     sh_eio_session *dead; /* closed, freed on the next flush pass */
     struct event *flush_ev;
+    unsigned flush_pending : 1; /* flush_ev is active (cleared when the pass starts) */
     eio_ws *ws_all; /* every WebSocket connection, for shutdown */
     sh_metric *m_sessions, *m_ws;
 };

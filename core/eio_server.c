@@ -2,6 +2,12 @@
  * eio_server.c - the Engine.IO v4 server (see eio_server.h): sessions, their output queues and
  * the loop-turn flush, heartbeats, HTTP long-polling. The WebSocket connection itself (raw fd,
  * RFC 6455 frames) is in eio_ws.c.
+ *
+ * Output queue: a ring of (blob, off, len) entries, each whole WebSocket frames as they go on the
+ * wire (one blob's frame, or a slice of a chunk carrying a room's messages of one loop turn). The
+ * flush pass (flush_cb, once per loop turn with output) first lets the owner of batched output
+ * queue it (on_flush), then writes every dirty session: one writev per WebSocket session, or the
+ * answer to a pending long-poll GET, built by unpacking the queued frames into a payload.
  */
 #include "core/eio_internal.h"
 
@@ -53,9 +59,56 @@ void sh_eio_blob_unref(sh_eio_blob *b) {
     if (b && --b->refs == 0) free(b);
 }
 
+sh_eio_blob *sh_eio_chunk_new(size_t cap) {
+    sh_eio_blob *b = malloc(sizeof *b + cap);
+    if (!b) return NULL;
+    *b = (sh_eio_blob){.refs = 1};
+    return b;
+}
+
+sh_eio_blob *sh_eio_chunk_grow(sh_eio_blob *chunk, size_t cap) {
+    if (chunk->refs != 1 || cap < chunk->len) return NULL; /* slices point into it */
+    return realloc(chunk, sizeof *chunk + cap);
+}
+
+size_t sh_eio_frame_size(size_t len, bool binary) {
+    size_t pl = binary ? len : len + 1;
+    return (pl < 126 ? 2 : pl < 65536 ? 4 : 10) + pl;
+}
+
+void sh_eio_frame_write(uint8_t *dst, const void *msg, size_t len, bool binary) {
+    size_t hl = sh_ws_encode_header(dst, binary ? SH_WS_OP_BINARY : SH_WS_OP_TEXT, true, binary ? len : len + 1);
+    if (!binary) dst[hl++] = '4';
+    if (len) memcpy(dst + hl, msg, len);
+}
+
+/* The frame at p (one written by us: unmasked, whole) as an Engine.IO packet; its size, or 0 if
+ * it is not a complete frame of a message within avail bytes. */
+static size_t frame_packet(const uint8_t *p, size_t avail, sh_eio_packet *pk) {
+    if (avail < 2) return 0;
+    size_t hl = 2, pl = p[1] & 0x7f;
+    if (pl == 126) {
+        hl = 4;
+        pl = avail < 4 ? 0 : (size_t)p[2] << 8 | p[3];
+    } else if (pl == 127) {
+        hl = 10;
+        pl = 0;
+        for (size_t i = 0; i < 8 && avail >= 10; i++) pl = pl << 8 | p[2 + i];
+    }
+    if (avail < hl || pl > avail - hl) return 0;
+    const uint8_t *d = p + hl;
+    if ((p[0] & 0x0f) == SH_WS_OP_BINARY)
+        *pk = (sh_eio_packet){SH_EIO_MESSAGE, true, d, pl};
+    else if (pl > 0)
+        *pk = (sh_eio_packet){(uint8_t)(d[0] - '0'), false, d + 1, pl - 1};
+    else
+        return 0;
+    return hl + pl;
+}
+
 /* ---- sessions ------------------------------------------------------------------------------ */
 /* The output queue is a ring whose capacity is a power of two (8, then doubled): slot i of the
- * queue is q[(qh + i) & (qcap - 1)] (a mask, not a division: this runs once per delivery). */
+ * queue is q[(qh + i) & (qcap - 1)] (a mask, not a division: this runs once per entry). */
 #define QSLOT(s, i) ((s)->q[((s)->qh + (i)) & ((s)->qcap - 1)])
 
 static uint64_t hash_sid(const char *s) {
@@ -113,7 +166,7 @@ sh_eio_session *eio_session_new(sh_eio_server *srv, const char *remote) {
 }
 
 static void outq_clear(sh_eio_session *s) {
-    for (size_t i = 0; i < s->qn; i++) sh_eio_blob_unref(QSLOT(s, i));
+    for (size_t i = 0; i < s->qn; i++) sh_eio_blob_unref(QSLOT(s, i).b);
     free(s->q);
     s->q = NULL;
     s->qn = s->qh = s->qcap = 0;
@@ -159,11 +212,14 @@ void eio_session_close(sh_eio_session *s, const char *reason) {
     /* freed on the next flush pass: callers up the stack may still look at s->closed */
     s->deadnext = srv->dead;
     srv->dead = s;
-    event_active(srv->flush_ev, 0, 0);
+    sh_eio_request_flush(srv);
 }
 
 void sh_eio_close(sh_eio_session *s, const char *reason) {
     if (!s || s->closed) return;
+    /* what the layer above still owes the session (batched output) goes first */
+    if (s->srv->cb.before_close) s->srv->cb.before_close(s, s->srv->ud);
+    if (s->closed) return;
     /* tell the client: a close packet on WebSocket, after what is already queued (polling
      * learns it on its next GET) */
     if (s->ws && eio_send_packet(s, "1") == SH_OK) eio_ws_flush(s->ws, s);
@@ -172,22 +228,37 @@ void sh_eio_close(sh_eio_session *s, const char *reason) {
 }
 
 /* ---- output ------------------------------------------------------------------------------- */
+void sh_eio_request_flush(sh_eio_server *srv) {
+    /* one event_active per loop turn, not per session: flush_cb clears the flag when it starts */
+    if (srv->flush_pending) return;
+    srv->flush_pending = 1;
+    event_active(srv->flush_ev, 0, 0);
+}
+
 static void mark_dirty(sh_eio_session *s) {
     sh_eio_server *srv = s->srv;
     if (s->dirty) return;
     s->dirty = 1;
-    /* a non-empty list means the flush is already pending (whoever made it non-empty activated
-     * it, and flush_cb empties the list): one event_active per loop turn, not per session */
-    if (!srv->dirty) event_active(srv->flush_ev, 0, 0);
+    sh_eio_request_flush(srv);
     s->dnext = srv->dirty;
     srv->dirty = s;
 }
 
-int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
+int sh_eio_send_slice(sh_eio_session *s, sh_eio_blob *b, uint32_t off, uint32_t len) {
     if (!s || s->closed || !b) return SH_ERR_STATE;
+    if (s->qn) { /* right after the last entry's bytes in the same blob (a chunk): one entry */
+        eio_qent *last = &QSLOT(s, s->qn - 1);
+        if (last->b == b && last->off + last->len == off) {
+            last->len += len;
+            s->qbytes += len;
+            if (s->qbytes > s->srv->cfg.high_water) s->overflow = 1;
+            mark_dirty(s);
+            return SH_OK;
+        }
+    }
     if (s->qn == s->qcap) {
         size_t nc = s->qcap ? s->qcap * 2 : 8;
-        sh_eio_blob **nq = malloc(nc * sizeof *nq);
+        eio_qent *nq = malloc(nc * sizeof *nq);
         if (!nq) return SH_ERR_NOMEM;
         for (size_t i = 0; i < s->qn; i++) nq[i] = QSLOT(s, i);
         free(s->q);
@@ -196,14 +267,19 @@ int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
         s->qcap = nc;
     }
     b->refs++;
-    QSLOT(s, s->qn) = b;
+    QSLOT(s, s->qn) = (eio_qent){b, off, len};
     s->qn++;
-    s->qbytes += b->len + b->hdr;
+    s->qbytes += len;
     /* over the high-water mark: the flush pass writes, then drops the session if it is still
      * over (not inside a broadcast loop) */
     if (s->qbytes > s->srv->cfg.high_water) s->overflow = 1;
     mark_dirty(s);
     return SH_OK;
+}
+
+int sh_eio_send_blob(sh_eio_session *s, sh_eio_blob *b) {
+    if (!b) return SH_ERR_STATE;
+    return sh_eio_send_slice(s, b, (uint32_t)(SH_EIO_BLOB_HDR_ROOM - b->hdr), (uint32_t)b->hdr + b->len);
 }
 
 int sh_eio_send(sh_eio_session *s, const void *data, size_t len, bool binary) {
@@ -222,22 +298,36 @@ int eio_send_packet(sh_eio_session *s, const char *pkt) {
     return rc;
 }
 
-/* Answer the pending long-poll GET with everything queued. */
+/* Answer the pending long-poll GET with everything queued: the frames of every entry (a slice
+ * carries several) unpacked into one payload. */
 static void flush_poll(sh_eio_session *s) {
     if (!s->poll || s->qn == 0) return;
-    sh_eio_packet *pk = calloc(s->qn, sizeof *pk);
+    size_t npk = 0, cap = s->qn;
+    sh_eio_packet *pk = malloc(cap * sizeof *pk);
     if (!pk) return;
     for (size_t i = 0; i < s->qn; i++) {
-        sh_eio_blob *b = QSLOT(s, i);
-        const uint8_t *d = b->data + SH_EIO_BLOB_HDR_ROOM;
-        if (b->binary)
-            pk[i] = (sh_eio_packet){SH_EIO_MESSAGE, true, d, b->len};
-        else
-            pk[i] = (sh_eio_packet){(uint8_t)(d[0] - '0'), false, d + 1, b->len - 1};
+        eio_qent e = QSLOT(s, i);
+        const uint8_t *p = e.b->data + e.off;
+        size_t left = e.len, used;
+        sh_eio_packet one;
+        while (left && (used = frame_packet(p, left, &one)) > 0) {
+            if (npk == cap) {
+                sh_eio_packet *n = realloc(pk, cap * 2 * sizeof *pk);
+                if (!n) {
+                    free(pk);
+                    return;
+                }
+                pk = n;
+                cap *= 2;
+            }
+            pk[npk++] = one;
+            p += used;
+            left -= used;
+        }
     }
     uint8_t *out = NULL;
     size_t len = 0;
-    int rc = sh_eio_encode_payload(pk, s->qn, &out, &len);
+    int rc = sh_eio_encode_payload(pk, npk, &out, &len);
     free(pk);
     sh_request *r = s->poll;
     s->poll = NULL;
@@ -253,6 +343,10 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     sh_eio_server *srv = arg;
+    /* batched output (a room's messages of this turn) joins the queues first; a flush requested
+     * from here on (a write failing, a session closing) is another pass */
+    if (srv->cb.on_flush) srv->cb.on_flush(srv->ud);
+    srv->flush_pending = 0;
     sh_eio_session *list = srv->dirty;
     srv->dirty = NULL;
     while (list) {

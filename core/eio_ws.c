@@ -2,10 +2,11 @@
  * eio_ws.c - the WebSocket transport of Engine.IO: a connection taken over from libevhtp after
  * the upgrade request, served on its raw file descriptor.
  *
- * Why raw: output is the session's queue of shared blobs (a broadcast's bytes are shared by
- * every receiver), written with one writev per session per loop turn and no copy or allocation
- * per delivery. Control frames (pong, close, the probe answer) and the 101 answer go into a small
- * private buffer written ahead of the queue.
+ * Why raw: output is the session's queue of byte ranges of shared blobs (a broadcast's bytes are
+ * shared by every receiver; a room's messages of one loop turn are one slice of a shared chunk),
+ * written with one writev per session per loop turn, one iovec per queue entry, and no copy or
+ * allocation per delivery. Control frames (pong, close, the probe answer) and the 101 answer go
+ * into a small private buffer written ahead of the queue.
  *
  * Taking over: libevhtp still touches the bufferevent after our request handler returns (it
  * drains the parsed request head), so the fd is duplicated and the bufferevent freed on a later
@@ -27,7 +28,8 @@
  * (a peer that does not read any more would otherwise keep it, and its descriptor, forever). */
 #define EIO_WS_CLOSE_GRACE_MS 2000
 
-/* Frames per writev: a broadcast burst is written in one call per session (UIO_MAXIOV is 1024). */
+/* Queue entries per writev: a broadcast burst is written in one call per session (UIO_MAXIOV is
+ * 1024; a room batch is one entry however many messages it carries). */
 #define EIO_WS_IOV 256
 
 /* Slot i of a session's output ring (its capacity is a power of two, see eio_server.c). */
@@ -44,9 +46,9 @@ struct eio_ws {
     unsigned probing : 1, closing : 1, dead : 1, draining : 1;
     uint8_t *ctl;
     size_t ctl_len, ctl_off, ctl_cap;
-    /* a session frame partly written when the session let go of this connection: its rest is
-     * written before anything else, so that no other frame lands inside it */
-    sh_eio_blob *tail;
+    /* a session queue entry partly written when the session let go of this connection: its rest
+     * is written before anything else, so that no other frame lands inside one of its frames */
+    eio_qent tail; /* tail.b NULL: none */
     size_t tail_off;
     char accept[SH_WS_ACCEPT_LEN + 1];
     char remote[48];
@@ -65,7 +67,7 @@ static void ws_destroy(eio_ws *ws) {
     if (ws->bev) bufferevent_free(ws->bev);
     if (ws->fd >= 0) close(ws->fd);
     sh_ws_parser_free(&ws->parser);
-    sh_eio_blob_unref(ws->tail);
+    sh_eio_blob_unref(ws->tail.b);
     free(ws->ctl);
     free(ws);
     sh_metric_add(srv->m_ws, -1);
@@ -118,7 +120,7 @@ static void detach(eio_ws *ws) {
     if (!s) return;
     if (s->ws == ws && s->upgraded && s->qn && s->qoff) { /* keep the frame on the wire whole */
         ws->tail = s->q[s->qh];
-        ws->tail->refs++;
+        ws->tail.b->refs++;
         ws->tail_off = s->qoff;
     }
     if (s->ws == ws) s->ws = NULL;
@@ -145,20 +147,18 @@ static int ws_write(eio_ws *ws) {
         struct iovec iov[EIO_WS_IOV];
         int n = 0;
         sh_eio_session *s = ws->s && ws->s->ws == ws && ws->s->upgraded ? ws->s : NULL;
-        int head_tail = ws->tail != NULL;                     /* the detached session's last frame */
-        int head_queue = !head_tail && s && s->qn && s->qoff; /* the session's first frame, begun */
+        int head_tail = ws->tail.b != NULL;                   /* the detached session's last entry */
+        int head_queue = !head_tail && s && s->qn && s->qoff; /* the session's first entry, begun */
         if (head_tail) {
-            size_t total = (size_t)ws->tail->hdr + ws->tail->len;
-            iov[n++] = (struct iovec){ws->tail->data + SH_EIO_BLOB_HDR_ROOM - ws->tail->hdr + ws->tail_off,
-                                      total - ws->tail_off};
+            iov[n++] = (struct iovec){ws->tail.b->data + ws->tail.off + ws->tail_off, ws->tail.len - ws->tail_off};
         } else if (head_queue) {
-            sh_eio_blob *b = s->q[s->qh];
-            iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr + s->qoff, (size_t)b->hdr + b->len - s->qoff};
+            eio_qent e = s->q[s->qh];
+            iov[n++] = (struct iovec){e.b->data + e.off + s->qoff, e.len - s->qoff};
         }
         if (ws->ctl_off < ws->ctl_len) iov[n++] = (struct iovec){ws->ctl + ws->ctl_off, ws->ctl_len - ws->ctl_off};
         for (size_t i = head_queue ? 1 : 0; s && i < s->qn && n < EIO_WS_IOV; i++) {
-            sh_eio_blob *b = QSLOT(s, i);
-            iov[n++] = (struct iovec){b->data + SH_EIO_BLOB_HDR_ROOM - b->hdr, (size_t)b->hdr + b->len};
+            eio_qent e = QSLOT(s, i);
+            iov[n++] = (struct iovec){e.b->data + e.off, e.len};
         }
         if (n == 0) break;
         ssize_t w = writev(ws->fd, iov, n);
@@ -173,29 +173,29 @@ static int ws_write(eio_ws *ws) {
         }
         size_t left = (size_t)w;
         if (head_tail) {
-            size_t rem = (size_t)ws->tail->hdr + ws->tail->len - ws->tail_off;
+            size_t rem = ws->tail.len - ws->tail_off;
             size_t k = left < rem ? left : rem;
             ws->tail_off += k;
             left -= k;
             if (k == rem) {
-                sh_eio_blob_unref(ws->tail);
-                ws->tail = NULL;
+                sh_eio_blob_unref(ws->tail.b);
+                ws->tail = (eio_qent){0};
                 ws->tail_off = 0;
             }
         }
-        /* the session's queue: a begun first frame is finished before the control bytes */
+        /* the session's queue: a begun first entry is finished before the control bytes */
         if (head_queue && left) {
-            sh_eio_blob *b = s->q[s->qh];
-            size_t rem = (size_t)b->hdr + b->len - s->qoff;
+            eio_qent e = s->q[s->qh];
+            size_t rem = e.len - s->qoff;
             size_t k = left < rem ? left : rem;
             s->qoff += k;
             left -= k;
             if (k == rem) {
                 s->qoff = 0;
-                s->qbytes -= (size_t)b->hdr + b->len;
+                s->qbytes -= e.len;
                 s->qh = QNEXT(s, s->qh);
                 s->qn--;
-                sh_eio_blob_unref(b);
+                sh_eio_blob_unref(e.b);
             }
         }
         size_t c = ws->ctl_len - ws->ctl_off;
@@ -205,8 +205,8 @@ static int ws_write(eio_ws *ws) {
             left -= k;
         }
         while (s && left && s->qn) {
-            sh_eio_blob *b = s->q[s->qh];
-            size_t rem = (size_t)b->hdr + b->len - s->qoff;
+            eio_qent e = s->q[s->qh];
+            size_t rem = e.len - s->qoff;
             if (left < rem) {
                 s->qoff += left;
                 left = 0;
@@ -214,19 +214,19 @@ static int ws_write(eio_ws *ws) {
             }
             left -= rem;
             s->qoff = 0;
-            s->qbytes -= (size_t)b->hdr + b->len;
+            s->qbytes -= e.len;
             s->qh = QNEXT(s, s->qh);
             s->qn--;
-            sh_eio_blob_unref(b);
+            sh_eio_blob_unref(e.b);
         }
-        int all = !ws->tail && ws->ctl_off == ws->ctl_len && (!s || s->qn == 0);
+        int all = !ws->tail.b && ws->ctl_off == ws->ctl_len && (!s || s->qn == 0);
         if (all) break;
         if ((size_t)w == 0) {
             event_add(ws->wev, NULL);
             return 0;
         }
     }
-    if (ws->closing && !ws->tail && ws->ctl_off == ws->ctl_len) {
+    if (ws->closing && !ws->tail.b && ws->ctl_off == ws->ctl_len) {
         /* close frame written: half-close, then read and discard until the peer closes too (EOF).
          * Closing the descriptor with its input unread would reset the connection, and the peer
          * would lose what we just wrote, close frame included. */

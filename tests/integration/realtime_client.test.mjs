@@ -132,6 +132,100 @@ describe('socket.io-client (ping 300/200)', () => {
     assert.equal(got.b.length, 1);
   });
 
+  // Room emits are batched per loop turn (sio_server.c): each case runs one sioconf "script" (all
+  // its steps in one handler, one loop turn) and checks what every socket got, in order.
+  test('room batches keep each socket\'s emit order: direct emits and acks, join/leave mid-turn, an excepted socket, several rooms and the namespace, binary, big turns, a disconnect', async () => {
+    const ws = { transports: ['websocket'] };
+    const [a, b, c, p] = await Promise.all([
+      connect(srv.url, ws), connect(srv.url, ws), connect(srv.url, ws), connect(srv.url, { transports: ['polling'] }),
+    ]);
+    [a, b, c, p].forEach(keep);
+    const r1 = `order1-${Date.now()}`, r2 = `order2-${Date.now()}`;
+    for (const s of [a, b, p]) assert.equal(await s.emitWithAck('join', r1), true);
+    assert.equal(await a.emitWithAck('join', r2), true);
+    const got = { a: [], b: [], c: [], p: [] };
+    for (const [k, s] of Object.entries({ a, b, c, p })) s.on('seq', (d) => got[k].push(d));
+    const reset = () => { for (const k in got) got[k].length = 0; };
+    const members = async (n, what) => waitFor(() => got.b.length === n && got.p.length === n, 3000, what);
+
+    // room emits interleaved with direct emits to a member; its ack comes after all of them
+    assert.equal(await a.emitWithAck('script', ['room', r1, 1], ['direct', 2], ['room', r1, 3], ['room', r1, 4], ['direct', 5],
+      ['room', r1, 6]), true);
+    assert.deepEqual(got.a, [1, 2, 3, 4, 5, 6], 'a: in emit order, all before the ack');
+    await members(4, 'the room emits at b and p');
+    assert.deepEqual(got.b, [1, 3, 4, 6]);
+    assert.deepEqual(got.p, [1, 3, 4, 6], 'polling: the batch unpacked into packets, in order');
+
+    // join and leave within the turn: c gets what was emitted while it was a member, no more
+    reset();
+    assert.equal(await c.emitWithAck('script', ['room', r1, 1], ['join', r1], ['room', r1, 2], ['direct', 3], ['leave', r1],
+      ['room', r1, 4], ['join', r1], ['room', r1, 5], ['leave', r1]), true);
+    assert.deepEqual(got.c, [2, 3, 5], 'c: only while a member');
+    await members(4, 'the room emits at b and p');
+    assert.deepEqual(got.a, [1, 2, 4, 5]);
+    assert.deepEqual(got.b, [1, 2, 4, 5]);
+
+    // an emit excepting the sender, between batched ones
+    reset();
+    assert.equal(await a.emitWithAck('script', ['room', r1, 1], ['room-except', r1, 2], ['room', r1, 3], ['direct', 4]), true);
+    assert.deepEqual(got.a, [1, 3, 4], 'a: not the one excepting it');
+    await members(3, 'the room emits at b and p');
+    assert.deepEqual(got.b, [1, 2, 3]);
+    assert.deepEqual(got.p, [1, 2, 3]);
+
+    // two rooms and the whole namespace in one turn: a (in both rooms) sees the emit order
+    reset();
+    assert.equal(await c.emitWithAck('script', ['room', r1, 1], ['room', r2, 2], ['room', r1, 3], ['all', 4], ['room', r2, 5],
+      ['room', r1, 6]), true);
+    assert.deepEqual(got.c, [4], 'c: the namespace emit, before its ack');
+    await members(4, 'the emits at b and p');
+    await waitFor(() => got.a.length === 6, 3000, 'a: every emit');
+    assert.deepEqual(got.a, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(got.b, [1, 3, 4, 6]);
+    assert.deepEqual(got.p, [1, 3, 4, 6]);
+
+    // binary attachments in a batch, between text packets
+    reset();
+    const bytes = Buffer.from([0, 1, 2, 255]);
+    assert.equal(await c.emitWithAck('script', ['room', r1, { bin: bytes }], ['room', r1, 'text'], ['room', r1, [bytes, 'x', bytes]]), true);
+    await members(3, 'the binary room emits at b and p');
+    await waitFor(() => got.a.length === 3, 3000, 'a: the binary room emits');
+    for (const k of ['a', 'b', 'p']) {
+      assert.deepEqual(buf(got[k][0].bin), bytes, `${k}: bytes`);
+      assert.equal(got[k][1], 'text', `${k}: the text packet in between`);
+      assert.deepEqual(buf(got[k][2][0]), bytes, `${k}: first of two attachments`);
+      assert.deepEqual(buf(got[k][2][2]), bytes, `${k}: second of two attachments`);
+    }
+
+    // a turn bigger than a chunk (several chunks, sealed as they fill) with direct emits in it
+    reset();
+    const steps = [], expectA = [], expectB = [];
+    for (let i = 0; i < 120; i++) {
+      steps.push(['room', r1, { i, pad: 'x'.repeat(1500 + i) }]);
+      expectA.push(i);
+      expectB.push(i);
+      if (i % 25 === 0) { steps.push(['direct', `d${i}`]); expectA.push(`d${i}`); }
+    }
+    assert.equal(await a.emitWithAck('script', ...steps), true);
+    const ids = (list) => list.map((d) => (typeof d === 'string' ? d : d.i));
+    assert.deepEqual(ids(got.a), expectA, 'a: 120 room emits (~190 KB) and 5 direct ones, in order, before the ack');
+    await members(120, 'the big turn at b and p');
+    assert.deepEqual(ids(got.b), expectB);
+    assert.deepEqual(ids(got.p), expectB);
+    assert.equal(got.p[119].pad.length, 1619, 'payload intact');
+
+    // a server-side disconnect after room emits in the same turn: the member gets them first
+    reset();
+    const order = [];
+    b.on('seq', (d) => order.push(d));
+    b.on('disconnect', (r) => order.push(`disconnect: ${r}`));
+    b.emit('script', ['room', r1, 1], ['room', r1, 2], ['disconnect']);
+    await waitFor(() => order.length === 3, 3000, 'b: two messages and the disconnect');
+    assert.deepEqual(order, [1, 2, 'disconnect: io server disconnect']);
+    await waitFor(() => got.a.length === 2 && got.p.length === 2, 3000, 'a and p');
+    assert.deepEqual(got.a, [1, 2]);
+  });
+
   test('namespaces: /custom connects (multiplexed with / on one connection); an unknown one gets connect_error "Invalid namespace"', async () => {
     const root = keep(io(srv.url, { reconnection: false, forceNew: true, transports: ['websocket'] }));
     const custom = keep(root.io.socket('/custom', { auth: { where: 'custom' } }));

@@ -7,6 +7,12 @@
  *   - "join" {room}, "to-room" {room, data}: join a room; emit "room-msg" data to a room
  *   - "to-all" {data}: emit "all-msg" data to every socket of "/" (every node)
  *   - "room-size" {room}: answer the ack with the room's size on this node
+ *   - "script" [step...]: run the steps in order within this one handler (one loop turn), then
+ *     answer the ack with true; a step is ["room", room, data] (emit "seq" data to the room),
+ *     ["room-except", room, data] (the same without this socket), ["all", data] (emit "seq" to
+ *     every socket of "/"), ["direct", data] (emit "seq" to this socket), ["join", room],
+ *     ["leave", room], ["disconnect"] (server-side disconnect of this socket; the rest is skipped,
+ *     no ack). For the ordering of batched room emits against everything else.
  *   - namespace "/kick": the first connect hook disconnects the socket at once (a plugin refusing
  *     it); a second hook, which must then not run, would emit "not-refused"
  * Run it with realtime ping_interval_ms 300, ping_timeout_ms 200, max_payload 1000000.
@@ -86,6 +92,37 @@ static void on_room_size(sh_socket *s, const char *event, json_object *args, sh_
     if (ack) host->sio_ack(ack, json_object_new_int64((int64_t)n));
 }
 
+static void on_script(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
+    (void)event;
+    (void)ud;
+    for (size_t i = 0; i < json_object_array_length(args); i++) {
+        json_object *step = json_object_array_get_idx(args, i);
+        if (!json_object_is_type(step, json_type_array)) continue;
+        const char *op = json_object_get_string(json_object_array_get_idx(step, 0));
+        json_object *a1 = json_object_array_get_idx(step, 1), *a2 = json_object_array_get_idx(step, 2);
+        const char *room = json_object_is_type(a1, json_type_string) ? json_object_get_string(a1) : NULL;
+        if (!op) continue;
+        if (strcmp(op, "room") == 0 && room)
+            host->sio_emit_room(self, "/", room, "seq", json_object_get(a2), NULL);
+        else if (strcmp(op, "room-except") == 0 && room)
+            host->sio_emit_room(self, "/", room, "seq", json_object_get(a2), s);
+        else if (strcmp(op, "all") == 0)
+            host->sio_emit_all(self, "/", "seq", json_object_get(a1));
+        else if (strcmp(op, "direct") == 0)
+            host->sio_emit(s, "seq", json_object_get(a1));
+        else if (strcmp(op, "join") == 0 && room)
+            host->sio_join(s, room);
+        else if (strcmp(op, "leave") == 0 && room)
+            host->sio_leave(s, room);
+        else if (strcmp(op, "disconnect") == 0) {
+            host->sio_disconnect(s);
+            if (ack) host->sio_ack(ack, NULL); /* dropped: the socket is gone */
+            return;
+        }
+    }
+    if (ack) host->sio_ack(ack, json_object_new_boolean(1));
+}
+
 static void on_whoami(sh_socket *s, const char *event, json_object *args, sh_ack *ack, void *ud) {
     (void)event;
     (void)args;
@@ -111,7 +148,8 @@ static int init(sh_plugin *p, const sh_host_api *h) {
     }
     if (h->sio_on(p, "/", "join", on_join, NULL) != SH_OK || h->sio_on(p, "/", "to-room", on_to_room, NULL) != SH_OK ||
         h->sio_on(p, "/", "whoami", on_whoami, NULL) != SH_OK || h->sio_on(p, "/", "to-all", on_to_all, NULL) != SH_OK ||
-        h->sio_on(p, "/", "room-size", on_room_size, NULL) != SH_OK || h->sio_namespace(p, "/kick") != SH_OK ||
+        h->sio_on(p, "/", "room-size", on_room_size, NULL) != SH_OK || h->sio_on(p, "/", "script", on_script, NULL) != SH_OK ||
+        h->sio_namespace(p, "/kick") != SH_OK ||
         h->sio_on_connect(p, "/kick", on_kick, NULL) != SH_OK ||
         h->sio_on_connect(p, "/kick", on_kick_second, NULL) != SH_OK)
         return SH_ERR;
