@@ -112,6 +112,10 @@ sh_bus *sh_bus_new(struct event_base *base, sh_redis *redis, const char *redis_p
     return b;
 }
 
+void sh_bus_detach_redis(sh_bus *b) {
+    if (b) b->redis = NULL;
+}
+
 void sh_bus_free(sh_bus *b) {
     if (!b) return;
     for (pending *p = b->head, *n; p; p = n) {

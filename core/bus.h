@@ -23,5 +23,8 @@ int sh_bus_publish(sh_bus *b, const char *topic, json_object *payload, unsigned 
 int sh_bus_pending(const sh_bus *b);
 /* Deliver everything queued now (shutdown). */
 void sh_bus_flush(sh_bus *b);
+/* Forget the Redis connection (about to be freed at shutdown): cluster publishes from then on
+ * are delivered on this node only. */
+void sh_bus_detach_redis(sh_bus *b);
 
 #endif

@@ -586,4 +586,5 @@ void sh_host_api_fill(sh_host_api *a) {
     a->io_watch = api_io_watch;
     a->io_set = api_io_set;
     a->io_close = api_io_close;
+    a->respond_file = sh_respond_file;
 }

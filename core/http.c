@@ -454,6 +454,62 @@ void sh_respond_ref(sh_request *r, int status, const char *content_type, const v
     finish(r, status, len);
 }
 
+typedef struct file_release {
+    void (*release)(void *);
+    void *ud;
+} file_release;
+
+static void file_cleanup(struct evbuffer_file_segment const *seg, int flags, void *arg) {
+    (void)seg;
+    (void)flags;
+    file_release *fr = arg;
+    fr->release(fr->ud);
+    free(fr);
+}
+
+/* The body is a range of a file, sent with sendfile(2) (no copy through user space) where libevent
+ * can, else mapped or read. libevent picks sendfile only for a segment added to a buffer flagged
+ * EVBUFFER_FLAG_DRAINS_TO_FD, and keeps that mode when libevhtp moves the chain into the
+ * connection's output; the segment holds no copy of the fd: release runs once the last byte left
+ * (or the connection is gone), and only then may the plugin close it. */
+void sh_respond_file(sh_request *r, int status, const char *content_type, int fd, uint64_t offset, uint64_t len,
+                     void (*release)(void *ud), void *ud) {
+    file_release *fr = release ? malloc(sizeof *fr) : NULL;
+    if (release && !fr) {
+        release(ud);
+        sh_respond_error(r, 500, "internal", "Out of memory.", NULL);
+        return;
+    }
+    if (fr) *fr = (file_release){release, ud};
+    if (r->ev && len && !r->is_head && fd >= 0 && offset <= INT64_MAX && len <= INT64_MAX - offset) {
+        struct evbuffer_file_segment *seg = evbuffer_file_segment_new(fd, (ev_off_t)offset, (ev_off_t)len, 0);
+        if (seg) {
+            if (fr) evbuffer_file_segment_add_cleanup_cb(seg, file_cleanup, fr);
+            evbuffer_set_flags(r->ev->buffer_out, EVBUFFER_FLAG_DRAINS_TO_FD);
+            int rc = evbuffer_add_file_segment(r->ev->buffer_out, seg, 0, (ev_off_t)len);
+            evbuffer_file_segment_free(seg); /* the buffer's chain holds its own reference */
+            if (rc == 0) {
+                if (content_type) add_header(r, "Content-Type", content_type);
+                finish(r, status, (size_t)len);
+            } else { /* the cleanup ran when the segment was freed */
+                sh_respond_error(r, 500, "internal", "Cannot send the file.", NULL);
+            }
+            return;
+        }
+    }
+    if (r->ev && r->is_head) {
+        char cl[32];
+        snprintf(cl, sizeof cl, "%llu", (unsigned long long)len);
+        if (content_type) add_header(r, "Content-Type", content_type);
+        add_header(r, "Content-Length", cl);
+    }
+    if (fr) file_cleanup(NULL, 0, fr);
+    if (r->ev && !r->is_head && len && fd >= 0)
+        sh_respond_error(r, 500, "internal", "Cannot send the file.", NULL);
+    else
+        finish(r, status, (size_t)len);
+}
+
 void sh_respond_json(sh_request *r, int status, json_object *body) {
     if (!body) {
         finish(r, status, 0);

@@ -55,6 +55,8 @@ void sh_resp_header(sh_request *r, const char *name, const char *value);
 void sh_respond_json(sh_request *r, int status, json_object *body);
 void sh_respond_error(sh_request *r, int status, const char *code, const char *message, const char *field);
 void sh_respond_bytes(sh_request *r, int status, const char *content_type, const void *data, size_t len);
+void sh_respond_file(sh_request *r, int status, const char *content_type, int fd, uint64_t offset, uint64_t len,
+                     void (*release)(void *ud), void *ud);
 void sh_respond_ref(sh_request *r, int status, const char *content_type, const void *data, size_t len,
                     void (*release)(void *ud), void *ud);
 void sh_respond_db_error(sh_request *r, const sh_db_result *res);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/bus.h"
@@ -123,6 +124,9 @@ static void host_free(sh_host *h) {
      * callbacks may still query the database, so both go before it */
     sh_ratelimit_free(h->rl);
     h->rl = NULL;
+    /* the bus keeps its own pointer to the connection: a database callback that runs after this
+     * (a chat message stored during the drain) may still publish to the cluster */
+    if (h->bus) sh_bus_detach_redis(h->bus);
     if (h->redis) sh_redis_free(h->redis);
     h->redis = NULL;
     if (h->bus) sh_bus_flush(h->bus);
@@ -177,6 +181,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Every connection, held HLS segment (a memfd) and database/Redis link is a descriptor: take
+     * the hard limit the operator allows (systemd LimitNOFILE=, ulimit -Hn) rather than the
+     * 1024 soft default, which 1,000 viewers would exhaust. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
 
     static sh_host host;
     sh_host *h = &host;

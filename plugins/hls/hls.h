@@ -47,7 +47,8 @@
 typedef struct hls_buf {
     unsigned refs;
     size_t len;
-    uint8_t *data;
+    uint8_t *data; /* NULL when the bytes live in `fd` */
+    int fd;        /* a memfd holding the bytes (segments: sent with sendfile), else -1 */
 } hls_buf;
 
 /* A new buffer owning `data` (malloc()ed; taken even on failure) with one reference. */
@@ -94,7 +95,10 @@ int hls_store_set_init(hls_store *s, uint32_t gen, hls_buf *b);
 hls_buf *hls_store_part(const hls_store *s, uint64_t seq);
 hls_buf *hls_store_segment(const hls_store *s, uint64_t msn);
 hls_buf *hls_store_init(const hls_store *s, uint32_t gen);
-/* Concatenates the stored parts of segment msn (seq first..first+count-1) into a new buffer. */
+/* Concatenates the stored parts of segment msn (seq first..first+count-1) into a new buffer:
+ * written into a memfd (served with respond_file, i.e. sendfile: the large bodies go out without
+ * a copy through user space, as a file server sends them), or in memory if a memfd cannot be had
+ * (no fd left, or a kernel without memfd_create). */
 hls_buf *hls_store_join_parts(const hls_store *s, uint64_t first_seq, unsigned count);
 /* Drops what the playlist no longer needs: segments more than two before the first listed one,
  * parts of segments whose parts left the playlist more than a segment ago, init sections no

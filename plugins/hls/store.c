@@ -1,11 +1,15 @@
 /*
  * store.c - reference-counted byte buffers and the per-room store of init sections, segments
- * and parts (see hls.h). A response holds a reference on the buffer it sends (respond_ref), so
- * bytes that leave the store while a client is still downloading them stay valid until sent.
+ * and parts (see hls.h). A response holds a reference on the buffer it sends (respond_ref, or
+ * respond_file for a segment kept in a memfd), so bytes that leave the store while a client is
+ * still downloading them stay valid until sent.
  * Loop thread only.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "plugins/hls/hls.h"
 
@@ -18,6 +22,7 @@ hls_buf *hls_buf_wrap(uint8_t *data, size_t len) {
     b->refs = 1;
     b->len = len;
     b->data = data;
+    b->fd = -1;
     return b;
 }
 
@@ -36,6 +41,7 @@ hls_buf *hls_buf_ref(hls_buf *b) {
 void hls_buf_unref(hls_buf *b) {
     if (b && --b->refs == 0) {
         free(b->data);
+        if (b->fd >= 0) close(b->fd);
         free(b);
     }
 }
@@ -47,7 +53,10 @@ static void buf_release(void *ud) {
 void hls_buf_respond(sh_request *req, int status, const char *content_type, hls_buf *b) {
     hls_buf_ref(b);
     if (hls_g.m_bytes_out) hls_g.h->metric_add(hls_g.m_bytes_out, (double)b->len);
-    hls_g.h->respond_ref(req, status, content_type, b->data, b->len, buf_release, b);
+    if (b->fd >= 0)
+        hls_g.h->respond_file(req, status, content_type, b->fd, 0, b->len, buf_release, b);
+    else
+        hls_g.h->respond_ref(req, status, content_type, b->data, b->len, buf_release, b);
 }
 
 /* ---- the store ---------------------------------------------------------------------------- */
@@ -133,12 +142,45 @@ hls_buf *hls_store_init(const hls_store *s, uint32_t gen) {
     return NULL;
 }
 
+/* The parts written into a new memfd (sealed against writes: the bytes a response sends cannot
+ * change under it), or NULL. */
+static hls_buf *join_into_memfd(const hls_store *s, uint64_t first_seq, unsigned count, size_t total) {
+    int fd = memfd_create("hls-segment", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) return NULL;
+    size_t off = 0;
+    for (unsigned i = 0; i < count; i++) {
+        hls_buf *p = hls_store_part(s, first_seq + i);
+        size_t done = 0;
+        while (done < p->len) {
+            ssize_t n = pwrite(fd, p->data + done, p->len - done, (off_t)(off + done));
+            if (n <= 0) {
+                close(fd);
+                return NULL;
+            }
+            done += (size_t)n;
+        }
+        off += p->len;
+    }
+    (void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+    hls_buf *b = malloc(sizeof *b);
+    if (!b) {
+        close(fd);
+        return NULL;
+    }
+    *b = (hls_buf){.refs = 1, .len = total, .data = NULL, .fd = fd};
+    return b;
+}
+
 hls_buf *hls_store_join_parts(const hls_store *s, uint64_t first_seq, unsigned count) {
     size_t total = 0;
     for (unsigned i = 0; i < count; i++) {
         hls_buf *p = hls_store_part(s, first_seq + i);
         if (!p) return NULL;
         total += p->len;
+    }
+    if (total > 0) {
+        hls_buf *f = join_into_memfd(s, first_seq, count, total);
+        if (f) return f;
     }
     uint8_t *d = malloc(total ? total : 1);
     if (!d) return NULL;

@@ -406,6 +406,7 @@ static void fill_api(sh_host_api *a) {
     a->respond_error = api_respond_error;
     a->respond_bytes = api_respond_bytes;
     a->respond_ref = api_respond_ref;
+    a->respond_file = api_respond_file;
     a->respond_db_error = api_respond_db_error;
     a->json_str = api_json_str;
     a->json_int = api_json_int;

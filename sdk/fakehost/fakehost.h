@@ -37,7 +37,7 @@
  * SH_ERR_UNAVAILABLE and their callback runs later with a NULL reply, publish and subscribe
  * fail); the clock is virtual; work functions run on the calling thread inside sh_fake_run; HTTP
  * answers carry only the headers the plugin set (plus Allow on a 405) and HEAD keeps its body;
- * respond_ref copies the bytes and calls release at once; sockets still connected when the plugin
+ * respond_ref and respond_file copy the bytes and call release at once; sockets still connected when the plugin
  * stops are disconnected (reason "server shutting down") after its stop, before its fini.
  *
  * Contract checks: what the real host refuses or what would crash it (registration outside

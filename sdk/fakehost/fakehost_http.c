@@ -282,6 +282,24 @@ static void api_respond_ref(sh_request *r, int status, const char *content_type,
     if (release) release(ud);
 }
 
+/* Reads the range into the recorded answer (pread: the fd's offset is left alone). */
+static void api_respond_file(sh_request *r, int status, const char *content_type, int fd, uint64_t offset, uint64_t len,
+                             void (*release)(void *ud), void *ud) {
+    char *buf = len && len <= (uint64_t)SIZE_MAX ? malloc((size_t)len) : NULL;
+    size_t got = 0;
+    while (buf && got < len) {
+        ssize_t n = pread(fd, buf + got, (size_t)len - got, (off_t)(offset + got));
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    if (len && got != len)
+        api_respond_error(r, 500, "internal", "Cannot send the file.", NULL);
+    else
+        finish(r, status, content_type, buf, (size_t)len);
+    free(buf);
+    if (release) release(ud);
+}
+
 static int api_db_status(const sh_db_result *res);
 static void api_respond_db_error(sh_request *r, const sh_db_result *res) {
     if (!res || api_db_status(res) == SH_ERR_UNAVAILABLE)

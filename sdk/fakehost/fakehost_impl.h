@@ -14,6 +14,7 @@
 #include "fakehost.h"
 
 #include <streamhub/auth.h>
+#include <unistd.h>
 
 #define FAKE_CLOCK_START   1000000ull
 #define FAKE_WALL_START    1700000000000ull

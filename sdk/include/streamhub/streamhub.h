@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define SH_ABI_MAJOR 1
-#define SH_ABI_MINOR 3 /* 1.0: foundation; 1.1: Socket.IO; 1.2: media pipeline; 1.3: fd watches */
+#define SH_ABI_MINOR 4 /* 1.0: foundation; 1.1: Socket.IO; 1.2: media pipeline; 1.3: fd watches; 1.4: file bodies */
 #define SH_VERSION_STRING "0.1.0"
 
 /* ---- status codes ------------------------------------------------------------------------- */
@@ -509,6 +509,16 @@ struct sh_host_api {
     int (*io_set)(sh_io *io, unsigned events);
     /* Stop watching and free the watch (the fd is not closed). Safe inside its own callback. */
     void (*io_close)(sh_io *io);
+
+    /* -- 1.4: file bodies ---------------------------------------------------------------- */
+    /* Answer with `len` bytes of the file `fd` from `offset` (a regular file or a memfd the
+     * plugin owns), sent with sendfile(2) where the platform allows: no copy through user space,
+     * for large immutable bodies (media segments). The fd must stay open and those bytes
+     * unchanged until release(ud) runs (after the last byte is sent or the client is gone; on
+     * every path, errors included, exactly once); the host never closes it. HEAD gets the
+     * headers and Content-Length only. */
+    void (*respond_file)(sh_request *req, int status, const char *content_type, int fd, uint64_t offset,
+                         uint64_t len, void (*release)(void *ud), void *ud);
 };
 
 #ifdef __cplusplus
