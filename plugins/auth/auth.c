@@ -12,10 +12,8 @@
 
 #include "plugins/auth/auth_plugin.h"
 #include "plugins/auth/streamkey.h"
+#include <streamhub/migrations.h>
 
-typedef struct {
-    const char *id, *sql;
-} sh_embedded_sql;
 extern const sh_embedded_sql auth_migrations[]; /* generated from migrations/NNN_name.sql */
 
 #define REVOKED_MAX 1000000 /* local revoked-token ids, at most */
@@ -109,12 +107,7 @@ static int auth_init(sh_plugin *self, const sh_host_api *host) {
         host->log(self, SH_LOG_ERROR, "out of memory");
         return SH_ERR_NOMEM;
     }
-    for (const sh_embedded_sql *m = auth_migrations; m->id; m++) {
-        if (host->db_migration(self, m->id, m->sql) != SH_OK) {
-            host->log(self, SH_LOG_ERROR, "cannot register migration %s", m->id);
-            goto fail;
-        }
-    }
+    if (sh_migrations_register(self, host, auth_migrations) != SH_OK) goto fail;
     if (auth_routes_account(st) != SH_OK || auth_routes_users(st) != SH_OK) {
         host->log(self, SH_LOG_ERROR, "cannot register the HTTP routes");
         goto fail;

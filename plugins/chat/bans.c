@@ -65,6 +65,13 @@ static int parse_ban(mctx *c, json_object *o, int want_duration, const char **fi
     return 0;
 }
 
+/* A statement on c's target user that writes its moderation-log row (MOD_LOG_TARGET): $1 room_pk,
+ * $2 target id, $3 actor id, $4 actor name, $5 target name. */
+static void target_query(mctx *c, const char *sql, sh_db_cb cb) {
+    const char *p[5] = {c->room_pk, c->target_s, c->uid_s, c->uname, c->target_name};
+    mod_query(c, sql, 5, p, cb);
+}
+
 /* ---- bans ---------------------------------------------------------------------------------------- */
 
 static void publish_ban(chat_state *st, const char *room, int64_t user_id, int64_t until) {
@@ -142,43 +149,30 @@ static void on_unbanned(const sh_db_result *res, void *ud) {
 }
 
 static void unban_user(mctx *c) {
-    const char *p[5] = {c->room_pk, c->target_s, c->uid_s, c->uname, c->target_name};
-    mod_query(c,
-              "WITH d AS (DELETE FROM chat_bans WHERE room_pk = $1::bigint AND user_id = $2::bigint "
-              "  RETURNING (expires_at IS NULL OR expires_at > now()) AS active), "
-              "l AS (INSERT INTO chat_moderation_log (room_pk, actor_id, actor_name, action, target_id, target_name) "
-              "  SELECT $1::bigint, $3::bigint, $4, 'unban', $2::bigint, $5 FROM d WHERE d.active) "
-              "SELECT count(*) FROM d",
-              5, p, on_unbanned);
-}
-
-static void on_ban_list(const sh_db_result *res, void *ud) {
-    mctx *c = ud;
-    if (mod_failed(c, res)) return;
-    const sh_host_api *h = c->st->h;
-    json_object *arr = json_object_new_array();
-    for (int i = 0, n = h->db_nrows(res); i < n; i++) {
-        json_object *o = json_tokener_parse(h->db_value(res, i, 0));
-        if (o) json_object_array_add(arr, o);
-    }
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "bans", arr);
-    mod_ok(c, 200, body);
+    /* clang-format off */
+    target_query(c,
+                 "WITH d AS (DELETE FROM chat_bans WHERE room_pk = $1::bigint AND user_id = $2::bigint "
+                 "  RETURNING (expires_at IS NULL OR expires_at > now()) AS active), "
+                 MOD_LOG_TARGET("unban", "d WHERE d.active")
+                 "SELECT count(*) FROM d",
+                 on_unbanned);
+    /* clang-format on */
 }
 
 static void list_bans(mctx *c) {
     const char *p[1] = {c->room_pk};
-    mod_query(c,
-              "SELECT json_build_object('userId', b.user_id, 'username', u.username, 'reason', b.reason, "
-              "'createdAt', " CHAT_ISO("b.created_at") ", 'expiresAt', " CHAT_ISO(
-                  "b.expires_at") ", "
-                                  "'bannedBy', CASE WHEN bu.id IS NULL THEN NULL "
-                                  "  ELSE json_build_object('id', bu.id, 'username', bu.username) END)::text "
-                                  "FROM chat_bans b JOIN users u ON u.id = b.user_id LEFT JOIN users bu ON bu.id = "
-                                  "b.banned_by "
-                                  "WHERE b.room_pk = $1::bigint AND (b.expires_at IS NULL OR b.expires_at > now()) "
-                                  "ORDER BY b.created_at DESC LIMIT 1000",
-              1, p, on_ban_list);
+    mod_query_list(
+        c, "bans",
+        "SELECT json_build_object('userId', b.user_id, 'username', u.username, 'reason', b.reason, "
+        "'createdAt', " CHAT_ISO("b.created_at") ", 'expiresAt', " CHAT_ISO(
+            "b.expires_at") ", "
+                            "'bannedBy', CASE WHEN bu.id IS NULL THEN NULL "
+                            "  ELSE json_build_object('id', bu.id, 'username', bu.username) END)::text "
+                            "FROM chat_bans b JOIN users u ON u.id = b.user_id LEFT JOIN users bu ON bu.id = "
+                            "b.banned_by "
+                            "WHERE b.room_pk = $1::bigint AND (b.expires_at IS NULL OR b.expires_at > now()) "
+                            "ORDER BY b.created_at DESC LIMIT 1000",
+        1, p);
 }
 
 /* ---- moderators ------------------------------------------------------------------------------------ */
@@ -214,63 +208,46 @@ static void add_moderator(mctx *c) {
         mod_error(c, 400, "cannot_target_self", "The streamer moderates their room already.");
         return;
     }
-    const char *p[5] = {c->room_pk, c->target_s, c->uid_s, c->uname, c->target_name};
-    mod_query(c,
-              "WITH i AS (INSERT INTO chat_moderators (room_pk, user_id, added_by) "
-              "  VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING created_at), "
-              "l AS (INSERT INTO chat_moderation_log (room_pk, actor_id, actor_name, action, target_id, target_name) "
-              "  SELECT $1::bigint, $3::bigint, $4, 'add_moderator', $2::bigint, $5 FROM i) "
-              "SELECT 1, " CHAT_ISO("created_at") " FROM i "
-                                                  "UNION ALL SELECT 0, " CHAT_ISO(
-                                                      "created_at") " FROM chat_moderators "
-                                                                    "  WHERE room_pk = $1::bigint AND user_id = "
-                                                                    "$2::bigint AND NOT EXISTS (SELECT 1 FROM i)",
-              5, p, on_mod_added);
+    /* clang-format off */
+    target_query(c,
+                 "WITH i AS (INSERT INTO chat_moderators (room_pk, user_id, added_by) "
+                 "  VALUES ($1::bigint, $2::bigint, $3::bigint) ON CONFLICT DO NOTHING RETURNING created_at), "
+                 MOD_LOG_TARGET("add_moderator", "i")
+                 "SELECT 1, " CHAT_ISO("created_at") " FROM i "
+                 "UNION ALL SELECT 0, " CHAT_ISO("created_at") " FROM chat_moderators "
+                 "  WHERE room_pk = $1::bigint AND user_id = $2::bigint AND NOT EXISTS (SELECT 1 FROM i)",
+                 on_mod_added);
+    /* clang-format on */
 }
 
 static void on_mod_removed(const sh_db_result *res, void *ud) {
     mctx *c = ud;
     if (mod_failed(c, res)) return;
-    const char *n = c->st->h->db_value(res, 0, 0);
-    if (n && strcmp(n, "0") != 0) publish_moderators(c->st, c->room);
+    if (mod_counted(c, res)) publish_moderators(c->st, c->room);
     mod_ok(c, 204, NULL);
 }
 
 static void remove_moderator(mctx *c) {
-    const char *p[5] = {c->room_pk, c->target_s, c->uid_s, c->uname, c->target_name};
-    mod_query(c,
-              "WITH d AS (DELETE FROM chat_moderators WHERE room_pk = $1::bigint AND user_id = $2::bigint "
-              "  RETURNING user_id), "
-              "l AS (INSERT INTO chat_moderation_log (room_pk, actor_id, actor_name, action, target_id, target_name) "
-              "  SELECT $1::bigint, $3::bigint, $4, 'remove_moderator', $2::bigint, $5 FROM d) "
-              "SELECT count(*) FROM d",
-              5, p, on_mod_removed);
-}
-
-static void on_mod_list(const sh_db_result *res, void *ud) {
-    mctx *c = ud;
-    if (mod_failed(c, res)) return;
-    const sh_host_api *h = c->st->h;
-    json_object *arr = json_object_new_array();
-    for (int i = 0, n = h->db_nrows(res); i < n; i++) {
-        json_object *o = json_tokener_parse(h->db_value(res, i, 0));
-        if (o) json_object_array_add(arr, o);
-    }
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "moderators", arr);
-    mod_ok(c, 200, body);
+    /* clang-format off */
+    target_query(c,
+                 "WITH d AS (DELETE FROM chat_moderators WHERE room_pk = $1::bigint AND user_id = $2::bigint "
+                 "  RETURNING user_id), "
+                 MOD_LOG_TARGET("remove_moderator", "d")
+                 "SELECT count(*) FROM d",
+                 on_mod_removed);
+    /* clang-format on */
 }
 
 static void list_moderators(mctx *c) {
     const char *p[1] = {c->room_pk};
-    mod_query(
-        c,
+    mod_query_list(
+        c, "moderators",
         "SELECT json_build_object('id', u.id, 'username', u.username, "
         "'addedAt', " CHAT_ISO(
             "m.created_at") ")::text "
                             "FROM chat_moderators m JOIN users u ON u.id = m.user_id WHERE m.room_pk = $1::bigint "
                             "ORDER BY m.created_at, u.id",
-        1, p, on_mod_list);
+        1, p);
 }
 
 /* ---- REST ------------------------------------------------------------------------------------------ */

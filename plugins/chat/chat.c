@@ -14,10 +14,8 @@
 #include <string.h>
 
 #include "plugins/chat/chat_plugin.h"
+#include <streamhub/migrations.h>
 
-typedef struct {
-    const char *id, *sql;
-} sh_embedded_sql;
 extern const sh_embedded_sql chat_migrations[]; /* generated from migrations/NNN_name.sql */
 
 chat_state *chat_g;
@@ -198,12 +196,7 @@ static int chat_init(sh_plugin *self, const sh_host_api *h) {
     cmap_init(&st->bans, k[4], k[5]);
     cmap_init(&st->follows, k[6], k[7]);
 
-    for (const sh_embedded_sql *m = chat_migrations; m->id; m++) {
-        if (h->db_migration(self, m->id, m->sql) != SH_OK) {
-            h->log(self, SH_LOG_ERROR, "cannot register migration %s", m->id);
-            return SH_ERR;
-        }
-    }
+    if (sh_migrations_register(self, h, chat_migrations) != SH_OK) return SH_ERR;
     st->m_stored = h->metric_new(self, SH_METRIC_COUNTER, "chat_messages_stored_total", "Chat messages stored", NULL);
     st->m_reactions = h->metric_new(self, SH_METRIC_COUNTER, "chat_reactions_total", "Reactions sent to rooms", NULL);
     st->m_history =

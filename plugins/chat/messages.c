@@ -266,18 +266,30 @@ static void check_done(chat_state *st, cmsg *m, int reason, const char *message,
     cs_release(st, cs);
 }
 
+/* Start of a check's callback: the plugin's state, or NULL after dropping m (the plugin closed). */
+static chat_state *check_live(cmsg *m) {
+    if (chat_live()) return chat_g;
+    msg_drop_closed(m);
+    return NULL;
+}
+
+/* A lookup of a check failed (status != SH_OK): refuse m as unavailable. 1 when m was refused. */
+static int check_failed(chat_state *st, cmsg *m, int status) {
+    if (status == SH_OK) return 0;
+    check_done(st, m, R_UNAVAILABLE, "The database is unavailable; try again.", -1);
+    return 1;
+}
+
 static void on_slow(int allowed, uint64_t retry_ms, void *ud) {
     cmsg *m = ud;
-    if (!chat_live()) {
-        msg_drop_closed(m);
-        return;
-    }
+    chat_state *st = check_live(m);
+    if (!st) return;
     if (!allowed) {
         char msg[96];
         snprintf(msg, sizeof msg, "Slow mode: one message every %d seconds.", m->slow);
-        check_done(chat_g, m, R_SLOW_MODE, msg, ceil_s(retry_ms));
+        check_done(st, m, R_SLOW_MODE, msg, ceil_s(retry_ms));
     } else {
-        check_done(chat_g, m, -1, NULL, -1);
+        check_done(st, m, -1, NULL, -1);
     }
 }
 
@@ -293,15 +305,8 @@ static void step_slow(chat_state *st, cmsg *m) {
 
 static void on_follow(int status, uint64_t since_ms, void *ud) {
     cmsg *m = ud;
-    if (!chat_live()) {
-        msg_drop_closed(m);
-        return;
-    }
-    chat_state *st = chat_g;
-    if (status != SH_OK) {
-        check_done(st, m, R_UNAVAILABLE, "The database is unavailable; try again.", -1);
-        return;
-    }
+    chat_state *st = check_live(m);
+    if (!st || check_failed(st, m, status)) return;
     if (since_ms == 0) {
         check_done(st, m, R_FOLLOWERS_ONLY, "This chat is for followers only.", -1);
         return;
@@ -318,11 +323,8 @@ static void on_follow(int status, uint64_t since_ms, void *ud) {
 
 static void on_rate(int allowed, uint64_t retry_ms, void *ud) {
     cmsg *m = ud;
-    if (!chat_live()) {
-        msg_drop_closed(m);
-        return;
-    }
-    chat_state *st = chat_g;
+    chat_state *st = check_live(m);
+    if (!st) return;
     if (!allowed) {
         check_done(st, m, R_RATE_LIMITED, "You are sending messages too fast.", ceil_s(retry_ms));
         return;
@@ -340,15 +342,8 @@ static void on_rate(int allowed, uint64_t retry_ms, void *ud) {
 
 static void on_ban(int status, uint64_t until_ms, void *ud) {
     cmsg *m = ud;
-    if (!chat_live()) {
-        msg_drop_closed(m);
-        return;
-    }
-    chat_state *st = chat_g;
-    if (status != SH_OK) {
-        check_done(st, m, R_UNAVAILABLE, "The database is unavailable; try again.", -1);
-        return;
-    }
+    chat_state *st = check_live(m);
+    if (!st || check_failed(st, m, status)) return;
     uint64_t now = st->h->wall_ms(st->self);
     if (until_ms == UINT64_MAX) {
         check_done(st, m, R_BANNED, "You are banned from this chat.", -1);
@@ -365,19 +360,13 @@ static void on_ban(int status, uint64_t until_ms, void *ud) {
 
 static void on_room_info(croom *cr, int status, void *ud) {
     cmsg *m = ud;
-    if (!chat_live()) {
-        msg_drop_closed(m);
-        return;
-    }
-    chat_state *st = chat_g;
+    chat_state *st = check_live(m);
+    if (!st) return;
     if (status == SH_ERR_NOTFOUND) {
         check_done(st, m, R_ROOM_NOT_FOUND, "No such room.", -1);
         return;
     }
-    if (status != SH_OK) {
-        check_done(st, m, R_UNAVAILABLE, "The database is unavailable; try again.", -1);
-        return;
-    }
+    if (check_failed(st, m, status)) return;
     m->owner_id = cr->owner_id;
     m->priv = m->user_id == cr->owner_id || croom_is_mod(cr, m->user_id);
     m->slow = cr->slow;

@@ -15,6 +15,13 @@
 #define REASON_MAX_CHARS 200
 #define BAN_MAX_SECONDS  31536000 /* a timeout of at most a year; no duration = permanent */
 
+/* The CTE "l" of a statement on a target user (bans.c's target_query: $1 room_pk, $2 target id,
+ * $3 actor id, $4 actor name, $5 target name): the moderation-log row of `action` by the actor on
+ * the target, written once per row of `from` (a CTE name, optionally with a WHERE). */
+#define MOD_LOG_TARGET(action, from)                                                                                   \
+    "l AS (INSERT INTO chat_moderation_log (room_pk, actor_id, actor_name, action, target_id, target_name) "           \
+    "  SELECT $1::bigint, $3::bigint, $4, '" action "', $2::bigint, $5 FROM " from ") "
+
 typedef struct mctx mctx;
 typedef void (*mod_step)(mctx *c);
 
@@ -47,6 +54,7 @@ struct mctx {
     int limit;
     int role;
     mod_step next;
+    const char *list_key; /* mod_query_list: the answer's array */
 };
 
 /* A context for a REST request (signed in) or a socket event; NULL after answering (out of
@@ -65,6 +73,11 @@ int mod_failed(mctx *c, const sh_db_result *res);
 void mod_access(mctx *c, int role, mod_step next);
 /* db_query for a context (the callback always runs). */
 void mod_query(mctx *c, const char *sql, int n, const char *const *params, sh_db_cb cb);
+/* A query whose rows are one JSON text each (unparsable ones are skipped): answers 200
+ * {key: [row, ...]} through mod_ok. key must outlive the query (a literal). */
+void mod_query_list(mctx *c, const char *key, const char *sql, int n, const char *const *params);
+/* In a callback: the first value of the answer (a count) is there and not 0. */
+int mod_counted(mctx *c, const sh_db_result *res);
 /* The room of a socket event ({roomId} or the socket's chat room) into c->room: 0, or -1 after
  * answering. */
 int mod_sock_room(mctx *c, json_object *arg);

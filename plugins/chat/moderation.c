@@ -123,6 +123,30 @@ void mod_query(mctx *c, const char *sql, int n, const char *const *params, sh_db
     (void)c->st->h->db_query(c->st->self, sql, n, params, cb, c);
 }
 
+static void on_list(const sh_db_result *res, void *ud) {
+    mctx *c = ud;
+    if (mod_failed(c, res)) return;
+    const sh_host_api *h = c->st->h;
+    json_object *arr = json_object_new_array();
+    for (int i = 0, n = h->db_nrows(res); i < n; i++) {
+        json_object *o = json_tokener_parse(h->db_value(res, i, 0));
+        if (o) json_object_array_add(arr, o);
+    }
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, c->list_key, arr);
+    mod_ok(c, 200, body);
+}
+
+void mod_query_list(mctx *c, const char *key, const char *sql, int n, const char *const *params) {
+    c->list_key = key;
+    mod_query(c, sql, n, params, on_list);
+}
+
+int mod_counted(mctx *c, const sh_db_result *res) {
+    const char *n = c->st->h->db_value(res, 0, 0);
+    return n && strcmp(n, "0") != 0;
+}
+
 int mod_sock_room(mctx *c, json_object *arg) {
     const char *room = chat_json_str(arg, "roomId");
     if (!room && c->cs && c->cs->room[0]) room = c->cs->room;
@@ -187,8 +211,7 @@ void mod_access(mctx *c, int role, mod_step next) {
 static void on_deleted(const sh_db_result *res, void *ud) {
     mctx *c = ud;
     if (mod_failed(c, res)) return;
-    const char *n = c->st->h->db_value(res, 0, 0);
-    if (n && strcmp(n, "0") != 0) {
+    if (mod_counted(c, res)) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "messageId", json_object_new_int64(c->message_id));
         chat_emit_room(c->st, c->room, "message-deleted", o);
@@ -330,35 +353,22 @@ static void r_clear_chat(sh_request *req, void *ud) {
 
 /* ---- the moderation log ----------------------------------------------------------------------------- */
 
-static void on_log(const sh_db_result *res, void *ud) {
-    mctx *c = ud;
-    if (mod_failed(c, res)) return;
-    const sh_host_api *h = c->st->h;
-    json_object *arr = json_object_new_array();
-    for (int i = 0, n = h->db_nrows(res); i < n; i++) {
-        json_object *o = json_tokener_parse(h->db_value(res, i, 0));
-        if (o) json_object_array_add(arr, o);
-    }
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "entries", arr);
-    mod_ok(c, 200, body);
-}
-
 static void list_log(mctx *c) {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", c->limit);
     const char *p[3] = {c->room_pk, c->before, lim};
-    mod_query(c,
-              "SELECT json_build_object('id', id, 'action', action, "
-              "'actor', json_build_object('id', actor_id, 'username', actor_name), "
-              "'target', CASE WHEN target_name IS NULL THEN NULL "
-              "  ELSE json_build_object('id', target_id, 'username', target_name) END, "
-              "'messageId', message_id, 'reason', reason, 'durationSeconds', duration_seconds, "
-              "'createdAt', " CHAT_ISO(
-                  "created_at") ")::text "
-                                "FROM chat_moderation_log WHERE room_pk = $1::bigint "
-                                "AND id < coalesce($2::bigint, 9223372036854775807) ORDER BY id DESC LIMIT $3::int",
-              3, p, on_log);
+    mod_query_list(
+        c, "entries",
+        "SELECT json_build_object('id', id, 'action', action, "
+        "'actor', json_build_object('id', actor_id, 'username', actor_name), "
+        "'target', CASE WHEN target_name IS NULL THEN NULL "
+        "  ELSE json_build_object('id', target_id, 'username', target_name) END, "
+        "'messageId', message_id, 'reason', reason, 'durationSeconds', duration_seconds, "
+        "'createdAt', " CHAT_ISO(
+            "created_at") ")::text "
+                          "FROM chat_moderation_log WHERE room_pk = $1::bigint "
+                          "AND id < coalesce($2::bigint, 9223372036854775807) ORDER BY id DESC LIMIT $3::int",
+        3, p);
 }
 
 static void r_moderation_log(sh_request *req, void *ud) {

@@ -14,10 +14,8 @@
 
 #include "plugins/follow/follow_plugin.h"
 #include <streamhub/auth.h>
+#include <streamhub/migrations.h>
 
-typedef struct {
-    const char *id, *sql;
-} sh_embedded_sql;
 extern const sh_embedded_sql follow_migrations[];
 
 follow_state *follow_g;
@@ -212,12 +210,7 @@ static int follow_init(sh_plugin *self, const sh_host_api *host) {
         host->log(self, SH_LOG_ERROR, "the rooms service (1.x) is not provided: load the rooms plugin");
         return SH_ERR;
     }
-    for (const sh_embedded_sql *m = follow_migrations; m->id; m++) {
-        if (host->db_migration(self, m->id, m->sql) != SH_OK) {
-            host->log(self, SH_LOG_ERROR, "cannot register migration %s", m->id);
-            return SH_ERR;
-        }
-    }
+    if (sh_migrations_register(self, host, follow_migrations) != SH_OK) return SH_ERR;
     if (follow_routes(st) != SH_OK) {
         host->log(self, SH_LOG_ERROR, "cannot register the HTTP routes");
         return SH_ERR;

@@ -13,10 +13,8 @@
 
 #include "plugins/rooms/rooms_plugin.h"
 #include <streamhub/auth.h>
+#include <streamhub/migrations.h>
 
-typedef struct {
-    const char *id, *sql;
-} sh_embedded_sql;
 extern const sh_embedded_sql rooms_migrations[]; /* generated from migrations/NNN_name.sql */
 
 rooms_state *rooms_g;
@@ -267,12 +265,7 @@ static int rooms_init(sh_plugin *self, const sh_host_api *host) {
         return SH_ERR;
     }
     smap_init(&st->rooms);
-    for (const sh_embedded_sql *m = rooms_migrations; m->id; m++) {
-        if (host->db_migration(self, m->id, m->sql) != SH_OK) {
-            host->log(self, SH_LOG_ERROR, "cannot register migration %s", m->id);
-            return SH_ERR;
-        }
-    }
+    if (sh_migrations_register(self, host, rooms_migrations) != SH_OK) return SH_ERR;
     if (rooms_routes(st) != SH_OK || rooms_list_routes(st) != SH_OK) {
         host->log(self, SH_LOG_ERROR, "cannot register the HTTP routes");
         return SH_ERR;

@@ -62,7 +62,7 @@ const serverOpts = (extra = {}) => ({
 
 test('make install puts the binary, the SDK headers, the fake host and streamhub-sdk.pc in PREFIX', { skip: skipBuild }, () => {
   for (const f of ['bin/streamhub', 'include/streamhub/streamhub.h', 'include/streamhub/auth.h',
-    'lib/pkgconfig/streamhub-sdk.pc', 'share/streamhub/fakehost.c']) {
+    'include/streamhub/migrations.h', 'lib/pkgconfig/streamhub-sdk.pc', 'share/streamhub/fakehost.c']) {
     assert.ok(existsSync(join(PREFIX, f)), `${f} is not installed`);
   }
   const env = { ...process.env, PKG_CONFIG_PATH: join(PREFIX, 'lib', 'pkgconfig') };

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include <streamhub/auth.h>
+#include <streamhub/migrations.h>
 #include <streamhub/streamhub.h>
 
 #include "hello.h"
@@ -91,6 +92,12 @@ static const char hello_migration_001[] =
     ");\n"
     "CREATE INDEX hello_greetings_name_idx ON hello_greetings (name);\n";
 /* clang-format on */
+
+/* All of them, in id order, registered in init with sh_migrations_register (streamhub/migrations.h). */
+static const sh_embedded_sql hello_migrations[] = {
+    {"001_greetings", hello_migration_001},
+    {NULL, NULL},
+};
 
 /* ---- the service -------------------------------------------------------------------------- */
 static uint64_t hello_svc_greetings(void) {
@@ -523,7 +530,7 @@ static int hello_init(sh_plugin *self, const sh_host_api *host) {
 
     /* Registration: only here. Each call fails with SH_ERR_STATE anywhere else. */
     int rc;
-    if ((rc = host->db_migration(self, "001_greetings", hello_migration_001)) != SH_OK ||
+    if ((rc = sh_migrations_register(self, host, hello_migrations)) != SH_OK ||
         (rc = host->http_route(self, "GET", "/api/hello/:name", 0, hello_get, NULL)) != SH_OK ||
         (rc = host->http_route(self, "POST", "/api/hello", SH_ROUTE_AUTH_OPT, hello_post, NULL)) != SH_OK ||
         (rc = host->http_route(self, "GET", "/api/hello-stats", 0, hello_stats, NULL)) != SH_OK ||
