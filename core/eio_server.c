@@ -256,6 +256,21 @@ int sh_eio_send_slice(sh_eio_session *s, sh_eio_blob *b, uint32_t off, uint32_t 
             return SH_OK;
         }
     }
+    /* A session still holding earlier output (slow, or polling between requests) gets its own
+     * copy of a small slice of a shared chunk: otherwise each such slice would keep a whole chunk
+     * (up to 64 KiB, shared by the turn's other batches) alive while only the slice's bytes count
+     * towards its high-water mark, and a slow client in a quiet room could pin far more memory
+     * than it is charged for. Sessions that keep up (nothing queued at the seal) share the chunk. */
+    if (s->qn && b->hdr == 0 && b->len > 2 * (size_t)len) {
+        sh_eio_blob *c = sh_eio_chunk_new(len);
+        if (c) {
+            memcpy(c->data, b->data + off, len);
+            c->len = len;
+            int rc = sh_eio_send_slice(s, c, 0, len);
+            sh_eio_blob_unref(c);
+            return rc;
+        }
+    }
     if (s->qn == s->qcap) {
         size_t nc = s->qcap ? s->qcap * 2 : 8;
         eio_qent *nq = malloc(nc * sizeof *nq);

@@ -55,6 +55,59 @@ test('socketio_clients_that_stop_reading_are_each_dropped_at_the_high_water_mark
   assert.equal((await fetch(`${srv.url}/health`)).status, 200);
 });
 
+// Long-polling sessions that stop polling hold their queue in the server (no kernel buffer in
+// between), so every room message for them stays queued. Room emits are batched into chunks shared
+// by the turn's batches; a lagging session must not keep a whole shared chunk (here ~60 KiB of
+// another room's traffic) alive for each tiny message it is charged for.
+test('lagging_sessions_in_a_quiet_room_do_not_pin_the_busy_rooms_shared_chunks', { skip: SKIP, timeout: 90000 }, async (t) => {
+  const srv = await startRealtime({
+    realtime: { output_high_water: 4194304, packets_per_second: 100000, max_payload: 1000000, ping_interval_ms: 25000, ping_timeout_ms: 20000 },
+    server: { access_log: false },
+  });
+  t.after(() => stopClean(srv));
+  const eio = `${srv.url}/socket.io/?EIO=4&transport=polling`;
+  const lagging = [];
+  for (let i = 0; i < 4; i++) {
+    const open = await (await fetch(eio)).text();
+    const sid = JSON.parse(open.slice(1)).sid;
+    const url = `${eio}&sid=${sid}`;
+    assert.equal(await (await fetch(url, { method: 'POST', body: '40' })).text(), 'ok');
+    assert.match(await (await fetch(url)).text(), /^40\{/);
+    assert.equal(await (await fetch(url, { method: 'POST', body: '420["join","quiet"]' })).text(), 'ok');
+    assert.equal(await (await fetch(url)).text(), '430[true]');
+    lagging.push(url); // and no more polling: whatever the room gets stays queued for it
+  }
+  const reader = await connect(srv.url, { transports: ['websocket'] });
+  const sender = await connect(srv.url, { transports: ['websocket'] });
+  t.after(() => { reader.close(); sender.close(); });
+  assert.equal(await reader.emitWithAck('join', 'busy'), true);
+  let got = 0;
+  reader.on('seq', () => { got++; });
+  const big = 'b'.repeat(30000);
+  // warm-up (allocator pools, first chunks), then measure
+  const turns = async (n) => {
+    for (let i = 0; i < n; i += 20) {
+      const acks = [];
+      for (let k = 0; k < 20; k++) acks.push(sender.emitWithAck('script', ['room', 'busy', big], ['room', 'quiet', `q${i + k}`], ['room', 'busy', big]));
+      await Promise.all(acks);
+    }
+  };
+  await turns(100);
+  await waitFor(() => got === 200, 10000, 'the busy room reader keeping up');
+  const base = rss(srv.proc.pid);
+  await turns(1000); // 60 MB through the busy room, 1,000 tiny messages queued on each lagging session
+  await waitFor(() => got === 2200, 20000, `the busy room reader keeping up (${got} of 2200)`);
+  const grew = rss(srv.proc.pid) - base;
+  const mb = (b) => (b / 1048576).toFixed(1);
+  console.log(`# 1,000 turns of 2 x 30 KB to the busy room + 1 tiny message to 4 sessions that stopped polling: RSS +${mb(grew)} MB`);
+  if (!SANITIZED) assert.ok(grew < 16 * 1048576, `the lagging sessions pinned ${mb(grew)} MB of shared chunks`);
+  // the lagging sessions did get every message: one poll drains their queue in order
+  const body = await (await fetch(lagging[0])).text();
+  const first = body.split('\x1e').filter((p) => p.startsWith('42'));
+  assert.ok(first.length > 0 && first[0].includes('"q0"'), body.slice(0, 200));
+  assert.equal((await fetch(`${srv.url}/health`)).status, 200);
+});
+
 test('slowloris_army_is_timed_out_while_other_clients_are_served', { skip: SKIP, timeout: 60000 }, async (t) => {
   const srv = await startServer({ server: { read_timeout_ms: 1500, access_log: false, max_keepalive_requests: 10000000 } }); // (see postgres.test.mjs)
   t.after(() => stopClean(srv));
