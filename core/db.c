@@ -45,13 +45,13 @@
  * frame during the callback only. Thread: the loop thread only.
  */
 #include "core/db.h"
+#include "core/db_stmt.h"
 #include "core/log.h"
 
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #if __has_include(<libpq-fe.h>)
@@ -111,13 +111,6 @@ typedef struct jobq {
     int n;
 } jobq;
 
-/* One prepared statement of a slot (see "Prepared statements" above). */
-typedef struct pstmt {
-    char *sql; /* NULL = free entry */
-    uint32_t hash;
-    char name[16];
-} pstmt;
-
 typedef struct conn {
     sh_db *db;
     int idx;
@@ -131,9 +124,7 @@ typedef struct conn {
     int flushing;
     job *job;
     PGresult *cur; /* the result of the command being read */
-    pstmt *pcache; /* SH_DB_STMT_CACHE_MAX entries once the first statement is prepared */
-    int pcached;   /* used entries */
-    int prepared;  /* statements prepared in this session (dropped entries still count) */
+    sh_db_pstmts stmts; /* what this session prepared (db_stmt.h) */
 } conn;
 
 struct sh_db {
@@ -382,17 +373,8 @@ static void conn_unwatch(conn *c) {
     c->rev = c->wev = NULL;
 }
 
-/* Forget the slot's prepared statements (its session ended). */
-static void pcache_clear(conn *c) {
-    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++)
-        free(c->pcache[i].sql);
-    free(c->pcache);
-    c->pcache = NULL;
-    c->pcached = c->prepared = 0;
-}
-
 static void conn_close(conn *c) {
-    pcache_clear(c);
+    sh_db_stmts_clear(&c->stmts); /* prepared statements live in the session */
     conn_unwatch(c);
     if (c->timer)
         evtimer_del(c->timer);
@@ -540,67 +522,6 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg) {
         conn_fail(c, NULL, "connection attempt timed out");
 }
 
-/* ---- the prepared-statement cache ---------------------------------------------------------- */
-
-static uint32_t sql_hash(const char *s) { /* FNV-1a */
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-/* May this statement be prepared? A single DML/query statement: it starts (after blanks) with
- * one of the keywords below and has no ';' other than trailing ones (a ';' inside a literal
- * makes it merely uncached). Everything else keeps the unnamed path. */
-static int sql_cacheable(const char *sql) {
-    static const char *const kw[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES"};
-    const char *p = sql + strspn(sql, " \t\r\n(");
-    size_t n = 0;
-    while ((p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= 'a' && p[n] <= 'z'))
-        n++;
-    int ok = 0;
-    for (size_t i = 0; i < sizeof kw / sizeof kw[0] && !ok; i++)
-        ok = strlen(kw[i]) == n && strncasecmp(p, kw[i], n) == 0;
-    const char *semi = strchr(p, ';');
-    return ok && (!semi || semi[strspn(semi, "; \t\r\n")] == '\0');
-}
-
-static pstmt *pcache_find(conn *c, const char *sql, uint32_t hash) {
-    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++)
-        if (c->pcache[i].sql && c->pcache[i].hash == hash && strcmp(c->pcache[i].sql, sql) == 0)
-            return &c->pcache[i];
-    return NULL;
-}
-
-/* Record `name` as prepared for `sql` (when out of memory it just stays uncached). */
-static void pcache_add(conn *c, const char *sql, const char *name) {
-    if (!c->pcache && !(c->pcache = calloc(SH_DB_STMT_CACHE_MAX, sizeof *c->pcache)))
-        return;
-    for (int i = 0; i < SH_DB_STMT_CACHE_MAX; i++) {
-        pstmt *p = &c->pcache[i];
-        if (p->sql)
-            continue;
-        if (!(p->sql = strdup(sql)))
-            return;
-        p->hash = sql_hash(sql);
-        snprintf(p->name, sizeof p->name, "%s", name);
-        c->pcached++;
-        return;
-    }
-}
-
-static void pcache_drop(conn *c, const char *name) {
-    for (int i = 0; c->pcache && i < SH_DB_STMT_CACHE_MAX; i++) {
-        pstmt *p = &c->pcache[i];
-        if (p->sql && strcmp(p->name, name) == 0) {
-            free(p->sql);
-            p->sql = NULL;
-            c->pcached--;
-            return;
-        }
-    }
-}
-
 /* Did a prepared statement fail because it cannot run as prepared (its result type changed)?
  * Only outside a transaction, where running it again is harmless. */
 static int res_replan(const conn *c, const job *j, const PGresult *r) {
@@ -622,14 +543,14 @@ static int send_single(conn *c) {
         j->prep = P_EXEC;
         rc = PQsendQueryPrepared(c->pg, j->pname, s->nparams, params, NULL, NULL, 0);
     } else {
-        pstmt *p = j->unnamed ? NULL : pcache_find(c, s->sql, sql_hash(s->sql));
-        if (p) {
+        const char *name = j->unnamed ? NULL : sh_db_stmts_find(&c->stmts, s->sql);
+        if (name) {
             j->prep = P_EXEC;
-            snprintf(j->pname, sizeof j->pname, "%s", p->name);
-            rc = PQsendQueryPrepared(c->pg, p->name, s->nparams, params, NULL, NULL, 0);
-        } else if (!j->unnamed && c->prepared < SH_DB_STMT_CACHE_MAX && sql_cacheable(s->sql)) {
+            snprintf(j->pname, sizeof j->pname, "%s", name);
+            rc = PQsendQueryPrepared(c->pg, j->pname, s->nparams, params, NULL, NULL, 0);
+        } else if (!j->unnamed && c->stmts.prepared < SH_DB_STMT_CACHE_MAX && sh_db_sql_cacheable(s->sql)) {
             j->prep = P_PARSE;
-            snprintf(j->pname, sizeof j->pname, "sh_%d", c->prepared + 1);
+            snprintf(j->pname, sizeof j->pname, "sh_%d", c->stmts.prepared + 1);
             rc = PQsendPrepare(c->pg, j->pname, s->sql, s->nparams, NULL);
         } else {
             j->prep = P_NONE;
@@ -747,9 +668,8 @@ static int step_done(conn *c, PGresult *r) {
     int ok = res_ok(r);
     if (!j->is_tx) {
         if (j->prep == P_PARSE && ok) { /* prepared: cache it, then run it */
-            c->prepared++;
             c->db->st.prepares++;
-            pcache_add(c, j->stmts[0].sql, j->pname);
+            sh_db_stmts_add(&c->stmts, j->stmts[0].sql, j->pname);
             PQclear(r);
             if (send_single(c) < 0) {
                 conn_fail(c, NULL, PQerrorMessage(c->pg));
@@ -758,7 +678,7 @@ static int step_done(conn *c, PGresult *r) {
             return 0;
         }
         if (!ok && res_replan(c, j, r)) { /* drop the entry, run it once more unprepared */
-            pcache_drop(c, j->pname);
+            sh_db_stmts_drop(&c->stmts, j->pname);
             PQclear(r);
             j->unnamed = 1;
             j->prep = P_NONE;

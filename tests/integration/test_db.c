@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "core/db.c"
+#include "core/db_stmt.c"
 #include "core/db_migrate.c"
 #if __has_include("core/log.c")
 #include "core/log.c"
