@@ -18,7 +18,7 @@ typedef struct sh_db_pstmt {
 
 typedef struct sh_db_pstmts {
     sh_db_pstmt *ents; /* SH_DB_STMT_CACHE_MAX entries once the first statement is recorded */
-    int prepared;     /* statements prepared in this session (dropped entries still count) */
+    int prepared;      /* statements prepared in this session (dropped entries still count) */
 } sh_db_pstmts;
 
 /* May this statement be prepared? A single DML/query statement: it starts (after blanks) with

@@ -9,28 +9,10 @@
  * Emits to a room encode the packet once; with Redis the same bytes are published once in a
  * length-framed envelope (see publish()) and every other node delivers them to its own members.
  *
- * Room batches: a room (or whole-namespace) emit does not touch the members. Its frames (the
- * packet text, then one per binary attachment, WebSocket-framed) are appended to the *open batch*:
- * a byte range of an append-only chunk (sh_eio_chunk_new), O(1) per message. The batch is sealed
- * (its range queued on every member as one slice, sh_eio_send_slice: one queue entry and one
- * iovec per member) at the end of the loop turn (the Engine.IO flush pass calls on_flush), so a
- * turn with m messages for a room costs O(members), not O(m x members). There is at most one open
- * batch per server, which keeps every socket's order the emit order:
- *   - an emit to another target (room or namespace) seals the open batch first, then opens its own;
- *   - anything queued outside the batch to a session with a socket in its target (send_packet:
- *     direct emits, acks, CONNECT replies and errors, DISCONNECT; the Engine.IO close packet via
- *     before_close) seals it first;
- *   - joining or leaving the target room, a socket of the target namespace connecting, and a
- *     socket of the target leaving seal it first (members are taken when sealing);
- *   - an emit with an excepted socket seals it and delivers the old way (one shared blob per
- *     frame queued on each member but the excepted one).
- * The chunk is shared by the batches of one turn (a new one when full, grown in place while no
- * slice points into it); the server drops its reference after the turn's seal, the members' slices
- * keep it alive until written. It is trimmed to its used size before that seal when it can be, so
- * that a slow client holding a slice does not hold much more memory than the slice's bytes (which
- * count towards its high-water mark).
+ * Room batches (a room emit is O(1) per message, each member gets one slice per turn): sio_batch.c.
  */
 #include "core/sio_server.h"
+#include "core/sio_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,110 +24,6 @@
 #include "core/redis.h"
 #include "core/sio_packet.h"
 #include "core/sio_rooms.h"
-
-#define MAX_SOCK_PER_CONN 16
-#define SIO_MAX_ATTACHMENTS 10 /* binary attachments of one emitted packet */
-#define BATCH_CHUNK_MIN     2048  /* a turn's first chunk, at least (grown by doubling) */
-#define BATCH_CHUNK_MAX     65536 /* a full chunk: a new one (unless one packet needs more) */
-
-typedef struct handler {
-    char *event;
-    sh_sio_handler fn;
-    void *ud;
-    sh_plugin *owner;
-} handler;
-
-typedef struct hook {
-    void *fn;
-    void *ud;
-} hook;
-
-typedef struct nsp {
-    char *name;
-    handler *handlers;
-    size_t nhandlers;
-    hook *on_connect, *on_disconnect;
-    size_t nconnect, ndisconnect;
-    sh_room_table rooms;
-    sh_socket *head; /* every socket of the namespace on this node */
-    size_t count;
-} nsp;
-
-typedef struct sio_conn sio_conn;
-
-typedef struct membership {
-    sh_room *room;
-    size_t idx;
-} membership;
-
-struct sh_ack {
-    sh_socket *sock; /* NULL once the socket is gone */
-    int64_t id;
-    struct sh_ack *next;
-};
-
-struct sh_socket {
-    sio_conn *conn;
-    sh_eio_session *es; /* conn->es, one pointer less to follow when sealing a batch */
-    nsp *ns;
-    char id[24];
-    int64_t user_id;
-    char *username;
-    membership *rooms;
-    size_t nrooms, caprooms;
-    void **pdata;
-    size_t npdata;
-    sh_ack *acks;
-    int closing;
-    sh_socket *prev, *next;
-};
-
-typedef struct pending_connect pending_connect;
-
-struct sio_conn {
-    sh_sio_server *srv;
-    sh_eio_session *es;
-    sh_socket *socks[MAX_SOCK_PER_CONN];
-    size_t nsocks;
-    sh_sio_packet bin; /* a BINARY_* packet waiting for its attachments */
-    sh_sio_buffer *bufs;
-    size_t nbufs;
-    pending_connect *pending;
-    sh_timer *deadline;
-    int connected_once;
-};
-
-struct pending_connect {
-    sio_conn *conn; /* NULL if the session closed meanwhile */
-    nsp *ns;
-    json_object *auth;
-    pending_connect *next;
-};
-
-/* The open room batch (see the top of this file). */
-typedef struct sio_batch {
-    nsp *ns;            /* the open batch's target namespace; NULL: no batch open */
-    sh_room *room;      /* its room, or NULL: every socket of ns */
-    sh_eio_blob *chunk; /* this turn's chunk (a reference held), or NULL */
-    size_t cap;         /* chunk's capacity */
-    uint32_t start;     /* the open batch's frames are chunk->data[start .. chunk->len) */
-    size_t hint;        /* the next turn's first chunk size (from this turn's use) */
-} sio_batch;
-
-struct sh_sio_server {
-    sh_host *h;
-    sio_batch batch;
-    sh_eio_server *eio;
-    sh_eio_server *echo; /* test-only raw Engine.IO echo (realtime.conformance_echo_path) */
-    nsp **nsps;
-    size_t nnsps;
-    sh_sio_config pcfg;
-    char channel[96];
-    uint64_t connect_timeout_ms;
-    int verify_tokens;
-    size_t nsockets;
-    sh_metric *m_sockets, *m_events, *m_emits;
-};
 
 static nsp *find_nsp(const sh_sio_server *srv, const char *name) {
     for (size_t i = 0; i < srv->nnsps; i++)
@@ -203,133 +81,11 @@ int sh_sio_on_disconnect(sh_sio_server *srv, sh_plugin *p, const char *name, sh_
     return add_hook(&ns->on_disconnect, &ns->ndisconnect, *(void **)&cb, ud);
 }
 
-/* ---- room batches (see the top of this file) ------------------------------------------------ */
-
-/* Queue the open batch's frames on every member of its target (one slice each) and close it. */
-static void batch_seal(sh_sio_server *srv) {
-    sio_batch *b = &srv->batch;
-    if (!b->ns) return;
-    sh_eio_blob *chunk = b->chunk;
-    uint32_t off = b->start, len = chunk->len - b->start;
-    sh_room *r = b->room;
-    nsp *ns = b->ns;
-    b->ns = NULL;
-    b->room = NULL;
-    b->start = chunk->len;
-    if (r) {
-        for (size_t i = 0; i < r->n; i++) {
-            sh_socket *s = r->members[i];
-            if (!s->closing) sh_eio_send_slice(s->es, chunk, off, len);
-        }
-    } else {
-        for (sh_socket *s = ns->head; s; s = s->next)
-            if (!s->closing) sh_eio_send_slice(s->es, chunk, off, len);
-    }
-}
-
-/* 1 if socket s is in the open batch's target. */
-static int batch_has_socket(const sio_batch *b, const sh_socket *s) {
-    if (!b->ns || s->ns != b->ns) return 0;
-    if (!b->room) return 1;
-    for (size_t i = 0; i < s->nrooms; i++)
-        if (s->rooms[i].room == b->room) return 1;
-    return 0;
-}
-
-/* Before queueing anything to c's session outside the batch: seal it if c is a member. */
-static void batch_seal_for(sio_conn *c) {
-    sio_batch *b = &c->srv->batch;
-    if (!b->ns) return;
-    for (size_t i = 0; i < c->nsocks; i++)
-        if (batch_has_socket(b, c->socks[i])) {
-            batch_seal(c->srv);
-            return;
-        }
-}
-
-/* Room for `need` more bytes in the chunk: grown in place if no slice points into it yet, else a
- * new chunk (the open batch is sealed first: its frames are in the old one). -1 if out of memory. */
-static int batch_reserve(sh_sio_server *srv, size_t need) {
-    sio_batch *b = &srv->batch;
-    if (b->chunk && b->chunk->len + need <= b->cap) return 0;
-    if (b->chunk && b->chunk->len + need <= BATCH_CHUNK_MAX && b->chunk->refs == 1) {
-        size_t nc = b->cap * 2 > BATCH_CHUNK_MAX ? BATCH_CHUNK_MAX : b->cap * 2;
-        if (nc < b->chunk->len + need) nc = b->chunk->len + need;
-        sh_eio_blob *g = sh_eio_chunk_grow(b->chunk, nc);
-        if (g) {
-            b->chunk = g;
-            b->cap = nc;
-            return 0;
-        }
-    }
-    size_t nc = b->chunk ? b->cap * 2 : b->hint;
-    if (nc < BATCH_CHUNK_MIN) nc = BATCH_CHUNK_MIN;
-    if (nc > BATCH_CHUNK_MAX) nc = BATCH_CHUNK_MAX;
-    if (nc < need) nc = need;
-    if (need > UINT32_MAX / 2) return -1;
-    sh_eio_blob *n = sh_eio_chunk_new(nc);
-    if (!n) return -1;
-    batch_seal(srv);
-    sh_eio_blob_unref(b->chunk);
-    b->chunk = n;
-    b->cap = nc;
-    b->start = 0;
-    return 0;
-}
-
-/* Append one packet (text, then its binary attachments; borrowed) to the batch for (ns, r),
- * opening it (and sealing another target's) if needed. -1 if out of memory (nothing appended). */
-static int batch_add(sh_sio_server *srv, nsp *ns, sh_room *r, const char *pkt, size_t len, const sh_sio_buffer *att,
-                     size_t natt) {
-    sio_batch *b = &srv->batch;
-    if (b->ns && (b->ns != ns || b->room != r)) batch_seal(srv);
-    size_t need = sh_eio_frame_size(len, false);
-    for (size_t i = 0; i < natt; i++) need += sh_eio_frame_size(att[i].len, true);
-    if (batch_reserve(srv, need) < 0) return -1;
-    if (!b->ns) { /* open: sealed by the flush pass at the end of this turn, if not before */
-        b->ns = ns;
-        b->room = r;
-        b->start = b->chunk->len;
-        sh_eio_request_flush(srv->eio);
-    }
-    uint8_t *p = b->chunk->data + b->chunk->len;
-    sh_eio_frame_write(p, pkt, len, false);
-    p += sh_eio_frame_size(len, false);
-    for (size_t i = 0; i < natt; i++) {
-        sh_eio_frame_write(p, att[i].data, att[i].len, true);
-        p += sh_eio_frame_size(att[i].len, true);
-    }
-    b->chunk->len += (uint32_t)need;
-    return 0;
-}
-
-/* The flush pass (end of the loop turn): seal the open batch and let go of the turn's chunk. */
-static void batch_flush(void *ud) {
-    sh_sio_server *srv = ud;
-    sio_batch *b = &srv->batch;
-    if (!b->chunk) return;
-    /* no slice points into the chunk yet (the usual case: one batch per turn): trim it to its use,
-     * so that a slow member's slice does not hold on to unused bytes */
-    if (b->ns && b->chunk->refs == 1 && b->cap - b->chunk->len >= 1024) {
-        sh_eio_blob *g = sh_eio_chunk_grow(b->chunk, b->chunk->len);
-        if (g) {
-            b->chunk = g;
-            b->cap = g->len;
-        }
-    }
-    b->hint = (size_t)b->chunk->len * 2;
-    batch_seal(srv);
-    sh_eio_blob_unref(b->chunk);
-    b->chunk = NULL;
-    b->cap = 0;
-    b->start = 0;
-}
-
 /* ---- sending -------------------------------------------------------------------------------- */
 
 /* Send a packet (data borrowed) to one socket's session, splitting out binary attachments. */
 static int send_packet(sio_conn *c, int type, const char *nspname, int64_t ack_id, json_object *data) {
-    batch_seal_for(c); /* room messages emitted before this one go first */
+    sio_batch_seal_for(c); /* room messages emitted before this one go first */
     json_object *att[16];
     size_t natt = 0;
     if (data && sh_sio_deconstruct(data, att, 10, &natt) != SH_SIO_OK) return SH_ERR_INVALID;
@@ -424,10 +180,10 @@ static void deliver_local(sh_sio_server *srv, nsp *ns, const char *room, const c
     sh_room *r = room ? sh_rooms_find(&ns->rooms, room) : NULL;
     if (room ? !r || !r->n : !ns->head) return;
     if (!except_sid) {
-        if (batch_add(srv, ns, r, pkt, len, att, natt) == 0) sh_metric_add(srv->m_emits, 1);
+        if (sio_batch_add(srv, ns, r, pkt, len, att, natt) == 0) sh_metric_add(srv->m_emits, 1);
         return;
     }
-    batch_seal(srv);
+    sio_batch_seal(srv);
     sh_eio_blob *blobs[1 + SIO_MAX_ATTACHMENTS];
     size_t nb = 0;
     if ((blobs[nb] = sh_eio_blob_new(pkt, len, false))) nb++;
@@ -604,7 +360,7 @@ int sh_sio_join(sh_socket *s, const char *room) {
     }
     sio_batch *b = &s->conn->srv->batch;
     if (b->room && b->ns == s->ns && strcmp(b->room->name, room) == 0)
-        batch_seal(s->conn->srv); /* joining the open batch's room: not its earlier messages */
+        sio_batch_seal(s->conn->srv); /* joining the open batch's room: not its earlier messages */
     membership *m = &s->rooms[s->nrooms];
     if (sh_rooms_add(&s->ns->rooms, room, s, &m->room, &m->idx) < 0) return SH_ERR_NOMEM;
     s->nrooms++;
@@ -614,7 +370,7 @@ int sh_sio_join(sh_socket *s, const char *room) {
 static void leave_at(sh_socket *s, size_t i) {
     membership m = s->rooms[i];
     /* the messages emitted before still reach s; and the batch never outlives its room */
-    if (s->conn->srv->batch.room == m.room) batch_seal(s->conn->srv);
+    if (s->conn->srv->batch.room == m.room) sio_batch_seal(s->conn->srv);
     s->rooms[i] = s->rooms[--s->nrooms];
     sh_rooms_remove(&s->ns->rooms, m.room, m.idx, on_moved, NULL);
 }
@@ -639,7 +395,7 @@ static void socket_remove(sh_socket *s, const char *reason) {
     sio_conn *c = s->conn;
     sh_sio_server *srv = c->srv;
     nsp *ns = s->ns;
-    if (batch_has_socket(&srv->batch, s)) batch_seal(srv); /* what was emitted before it leaves */
+    if (sio_batch_has_socket(&srv->batch, s)) sio_batch_seal(srv); /* what was emitted before it leaves */
     s->closing = 1;
     for (size_t i = 0; i < ns->ndisconnect; i++) {
         sh_sio_disconnect_cb cb;
@@ -703,7 +459,7 @@ static void finish_connect(sio_conn *c, nsp *ns, json_object *auth, const sh_ide
         }
     }
     s->id[nid] = 0;
-    if (srv->batch.ns == ns && !srv->batch.room) batch_seal(srv); /* a namespace emit before it connected */
+    if (srv->batch.ns == ns && !srv->batch.room) sio_batch_seal(srv); /* a namespace emit before it connected */
     if (who && who->user_id > 0) {
         s->user_id = who->user_id;
         s->username = strdup(who->username ? who->username : "");
@@ -916,7 +672,7 @@ static void eio_message(sh_eio_session *es, const char *data, size_t len, bool b
 static void eio_before_close(sh_eio_session *es, void *ud) {
     (void)ud;
     sio_conn *c = sh_eio_session_data(es);
-    if (c) batch_seal_for(c);
+    if (c) sio_batch_seal_for(c);
 }
 
 static void eio_close(sh_eio_session *es, const char *reason, void *ud) {
@@ -1014,7 +770,7 @@ int sh_sio_server_start(sh_sio_server *srv, char *err, size_t errlen) {
         .origins = cors->list,
         .norigins = cors->nlist,
     };
-    static const sh_eio_callbacks cbs = {eio_open, eio_message, eio_close, batch_flush, eio_before_close};
+    static const sh_eio_callbacks cbs = {eio_open, eio_message, eio_close, sio_batch_flush, eio_before_close};
     srv->eio = sh_eio_server_new(h, &cfg, &cbs, srv, err, errlen);
     if (!srv->eio) return -1;
     const char *echo_path = sh_cfg_s(rt, "conformance_echo_path");
@@ -1032,7 +788,7 @@ int sh_sio_server_start(sh_sio_server *srv, char *err, size_t errlen) {
 
 void sh_sio_server_free(sh_sio_server *srv) {
     if (!srv) return;
-    batch_seal(srv); /* queued on the sessions: written as they close */
+    sio_batch_seal(srv); /* queued on the sessions: written as they close */
     sh_eio_server_free(srv->echo);
     sh_eio_server_free(srv->eio);
     sh_eio_blob_unref(srv->batch.chunk);
